@@ -1,0 +1,65 @@
+"""Domain errors: problems a user can fix.
+
+Core code raises these; only the CLI turns them into click errors. Every
+message names the file, the place in it and the problem, on one line, so a
+user can act on it without a traceback (``FORGE_BATCH_DEBUG=1`` shows one).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ForgeError(Exception):
+    """Base class. ``exit_code`` 2 means bad input; 1 means the run failed."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        where: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.where = where
+        self.hint = hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.path, self.where) if p]
+        text = ": ".join([*parts, self.message])
+        if self.hint:
+            text += f" ({self.hint})"
+        return " ".join(text.split("\n"))
+
+
+class ConfigError(ForgeError):
+    """forge.toml is missing, unreadable, or holds an unknown key or bad value."""
+
+
+class ToolsError(ForgeError):
+    """A tools file cannot be read, or yields no usable tool."""
+
+
+class InputError(ForgeError):
+    """A data file (Batch output, real conversations, cache entry) is malformed."""
+
+
+class StateError(ForgeError):
+    """The ledger or manifest under batches/ is inconsistent or unreadable."""
+
+
+class EngineError(ForgeError):
+    """The Batch API refused a call in a way retrying cannot fix."""
+
+    exit_code = 1
+
+
+class DiskFullError(ForgeError):
+    """A write ran out of space; the partial file was removed."""
+
+    exit_code = 1

@@ -1,0 +1,71 @@
+"""Atomic file writes: a file is either absent, the old version, or complete.
+
+Everything forge-batch writes goes through here: the bytes land in a temporary
+file beside the target, are flushed to disk, and only then renamed over it.
+A crash or a full disk leaves the previous file (or none), never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import DiskFullError
+
+TMP_MARK = ".tmp-"
+
+
+def _tmp_path(path: Path) -> Path:
+    return path.with_name(f"{path.name}{TMP_MARK}{os.getpid()}")
+
+
+@contextlib.contextmanager
+def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
+    """Yield a binary handle; on clean exit the file replaces ``path`` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_path(path)
+    try:
+        with open(tmp, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(
+                "no space left on device; nothing was written",
+                path=path,
+                hint="free some space and run the command again",
+            ) from exc
+        raise
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def atomic_write(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_writer(path) as fh:
+        fh.write(data)
+
+
+def remove_stale_temps(folder: str | Path) -> int:
+    """Delete temporary files a killed process left behind; return how many."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    count = 0
+    for p in folder.iterdir():
+        if TMP_MARK in p.name and p.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+                count += 1
+    return count
