@@ -1,0 +1,360 @@
+"""forge.toml -> frozen dataclasses, validated on load.
+
+Every key is known here; an unknown key or a bad value is a ConfigError that
+names the file and the key (with a did-you-mean), so a typo never silently
+falls back to a default. Paths are relative to the folder of forge.toml.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+SCENARIOS: tuple[str, ...] = (
+    "standard",
+    "no_tool",
+    "parallel",
+    "error",
+    "ambiguous",
+    "edge",
+    "multi_turn",
+)
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "standard": 0.55,
+    "no_tool": 0.15,
+    "parallel": 0.10,
+    "error": 0.10,
+    "ambiguous": 0.05,
+    "edge": 0.05,
+    "multi_turn": 0.0,
+}
+LOCAL_MODEL = "SmolLM2-135M-Instruct"
+ENGINE_KINDS = ("local", "openai")
+SHINGLES = ("word1", "word2", "word3", "char3", "char4", "char5")
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """USD per million tokens at list price; the batch discount applies on top."""
+
+    input: float
+    output: float
+
+
+# Batch API list prices per 1M tokens (input, output); override in [prices].
+DEFAULT_PRICES: dict[str, Price] = {
+    "gpt-4o-mini": Price(0.15, 0.60),
+    "gpt-4o": Price(2.50, 10.00),
+    "gpt-4.1-mini": Price(0.40, 1.60),
+    "gpt-4.1-nano": Price(0.10, 0.40),
+    "gpt-4.1": Price(2.00, 8.00),
+    "gpt-5": Price(1.25, 10.00),
+    "gpt-5-mini": Price(0.25, 2.00),
+    LOCAL_MODEL: Price(0.0, 0.0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    kind: str = "local"
+    base_url: str | None = None
+    model_path: str | None = None  # local engine: GGUF to load (default: SmolLM2)
+    executor: str | None = None  # local engine: "module:attr" runner (tests use a double)
+    faults: str | None = None  # local engine: fault spec for tests (see docs/server.md)
+    poll_interval: float = 5.0
+    max_attempts: int = 3  # times a request is sent before it is rejected for good
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    root: Path
+    tools: Path
+    batches: Path
+    cache: Path
+    out: Path
+    server: Path  # local engine state (uploaded files, batches)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_lines: int = 50_000
+    max_bytes: int = 200 * 1000 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    temperature: float = 0.8
+    max_tokens: int = 1024
+    paraphrase_temperature: float = 0.9
+    paraphrase_max_tokens: int = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Checks:
+    grounding: bool = True
+    min_text_chars: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Dedup:
+    threshold: float = 0.8
+    shingles: str = "word2"
+    num_perm: int = 128
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    model: str
+    seeds: int
+    paraphrases_per_seed: int
+    synthetic_cap: float
+    random_seed: int
+    scenarios: dict[str, float]
+    engine: Engine
+    paths: Paths
+    limits: Limits = field(default_factory=Limits)
+    generation: Generation = field(default_factory=Generation)
+    checks: Checks = field(default_factory=Checks)
+    dedup: Dedup = field(default_factory=Dedup)
+    prices: dict[str, Price] = field(default_factory=dict)
+    batch_discount: float = 0.5
+    distractors: int = 2
+    real: tuple[Path, ...] = ()
+
+    def price(self) -> Price | None:
+        """Price of the configured model, or None when the table has no entry."""
+        return self.prices.get(self.model)
+
+
+# key -> (python type(s), required)
+_TOP = {
+    "tools": (str, True),
+    "model": (str, False),
+    "seeds": (int, False),
+    "paraphrases_per_seed": (int, False),
+    "synthetic_cap": ((int, float), False),
+    "random_seed": (int, False),
+    "batch_discount": ((int, float), False),
+    "distractors": (int, False),
+    "real": (list, False),
+    "scenarios": (dict, False),
+    "engine": (dict, False),
+    "paths": (dict, False),
+    "limits": (dict, False),
+    "generation": (dict, False),
+    "checks": (dict, False),
+    "dedup": (dict, False),
+    "prices": (dict, False),
+}
+
+
+class _Reader:
+    """Pulls typed values out of a TOML table, naming the key on any problem."""
+
+    def __init__(self, path: Path, table: dict[str, Any], prefix: str = "") -> None:
+        self.path, self.table, self.prefix = path, table, prefix
+
+    def fail(self, key: str, message: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(message, path=self.path, where=self.prefix + key, hint=hint)
+
+    def check_keys(self, known: list[str] | tuple[str, ...] | dict[str, Any]) -> None:
+        for key in self.table:
+            if key not in known:
+                close = difflib.get_close_matches(key, list(known), n=1)
+                hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(known)
+                raise self.fail(key, "unknown key", hint)
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        if key not in self.table:
+            return default
+        value = self.table[key]
+        if kind in (int, (int, float)) and isinstance(value, bool):
+            raise self.fail(key, f"expected a number, got {value!r}")
+        if not isinstance(value, kind):
+            want = kind.__name__ if isinstance(kind, type) else "number"
+            want = {"str": "a string", "int": "an integer", "bool": "true or false"}.get(want, want)
+            raise self.fail(key, f"expected {want}, got {type(value).__name__} {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(key, f"expected a finite number, got {value!r}")
+        return value
+
+    def number(self, key: str, default: float, lo: float, hi: float | None = None) -> float:
+        value = float(self.get(key, (int, float), default))
+        if value < lo or (hi is not None and value > hi):
+            rng = f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}"
+            raise self.fail(key, f"must be {rng}, got {value:g}")
+        return value
+
+    def integer(self, key: str, default: int, lo: int, hi: int | None = None) -> int:
+        value = int(self.get(key, int, default))
+        if value < lo or (hi is not None and value > hi):
+            rng = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+            raise self.fail(key, f"must be {rng}, got {value}")
+        return value
+
+    def sub(self, key: str) -> _Reader:
+        return _Reader(self.path, self.get(key, dict, {}), f"{self.prefix}{key}.")
+
+
+def _inside(root: Path, rel: str, reader: _Reader, key: str) -> Path:
+    """Working folders must stay inside the project: never write elsewhere."""
+    if "\x00" in rel or not rel.strip():
+        raise reader.fail(key, f"not a usable path: {rel!r}")
+    candidate = Path(rel)
+    if candidate.is_absolute():
+        raise reader.fail(key, f"must be a path inside the project folder, got {rel!r}")
+    resolved = (root / candidate).resolve()
+    if resolved != root and root not in resolved.parents:
+        raise reader.fail(key, f"points outside the project folder {root}: {rel!r}")
+    return resolved
+
+
+def _scenarios(r: _Reader) -> dict[str, float]:
+    r.check_keys(SCENARIOS)
+    weights = dict(DEFAULT_WEIGHTS)
+    for name in SCENARIOS:
+        weights[name] = r.number(name, DEFAULT_WEIGHTS[name], 0.0)
+    if sum(weights.values()) <= 0:
+        raise ConfigError(
+            "scenario weights sum to zero; give at least one a positive weight",
+            path=r.path,
+            where="scenarios",
+        )
+    return weights
+
+
+def _engine(r: _Reader) -> Engine:
+    r.check_keys(Engine.__slots__)
+    kind = r.get("kind", str, "local")
+    if kind not in ENGINE_KINDS:
+        raise r.fail("kind", f"must be one of {', '.join(ENGINE_KINDS)}, got {kind!r}")
+    base_url = r.get("base_url", str, None)
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise r.fail("base_url", f"must start with http:// or https://, got {base_url!r}")
+    return Engine(
+        kind=kind,
+        base_url=base_url,
+        model_path=r.get("model_path", str, None),
+        executor=r.get("executor", str, None),
+        faults=r.get("faults", str, None),
+        poll_interval=r.number("poll_interval", 5.0, 0.0, 3600.0),
+        max_attempts=r.integer("max_attempts", 3, 1, 100),
+    )
+
+
+def _prices(r: _Reader) -> dict[str, Price]:
+    prices = dict(DEFAULT_PRICES)
+    for model, value in r.table.items():
+        if not isinstance(value, dict):
+            raise r.fail(model, "expected a table like { input = 0.15, output = 0.60 }")
+        pr = r.sub(model)
+        pr.check_keys(("input", "output"))
+        prices[model] = Price(pr.number("input", 0.0, 0.0), pr.number("output", 0.0, 0.0))
+    return prices
+
+
+def load(path: str | Path) -> Config:
+    """Read and validate forge.toml."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            "file not found", path=path, hint="create one with: forge-batch init --tools TOOLS.json"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", path=path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", path=path) from None
+    return from_dict(data, path)
+
+
+def from_dict(data: dict[str, Any], path: Path) -> Config:
+    """Validate an already parsed forge.toml (also used by tests)."""
+    root = path.resolve().parent
+    r = _Reader(path, data)
+    r.check_keys(_TOP)
+    if "tools" not in data:
+        raise r.fail("tools", "missing: name the tools file", 'e.g. tools = "tools.json"')
+    tools_rel = r.get("tools", str, "")
+    if not tools_rel.strip() or "\x00" in tools_rel:
+        raise r.fail("tools", f"not a usable path: {tools_rel!r}")
+    engine = _engine(r.sub("engine"))
+    model = r.get("model", str, LOCAL_MODEL if engine.kind == "local" else "gpt-4o-mini")
+    if not model.strip():
+        raise r.fail("model", "must not be empty")
+    rp = r.sub("paths")
+    rp.check_keys(("batches", "cache", "out", "server"))
+    paths = Paths(
+        root=root,
+        tools=(root / tools_rel).resolve(),
+        batches=_inside(root, rp.get("batches", str, "batches"), rp, "batches"),
+        cache=_inside(root, rp.get("cache", str, "cache"), rp, "cache"),
+        out=_inside(root, rp.get("out", str, "out"), rp, "out"),
+        server=_inside(root, rp.get("server", str, "batches/local-server"), rp, "server"),
+    )
+    rl = r.sub("limits")
+    rl.check_keys(("max_lines", "max_bytes"))
+    limits = Limits(
+        rl.integer("max_lines", 50_000, 1, 50_000),
+        rl.integer("max_bytes", 200 * 1000 * 1000, 1024, 200 * 1000 * 1000),
+    )
+    rg = r.sub("generation")
+    rg.check_keys(Generation.__slots__)
+    generation = Generation(
+        temperature=rg.number("temperature", 0.8, 0.0, 2.0),
+        max_tokens=rg.integer("max_tokens", 1024, 16, 100_000),
+        paraphrase_temperature=rg.number("paraphrase_temperature", 0.9, 0.0, 2.0),
+        paraphrase_max_tokens=rg.integer("paraphrase_max_tokens", 512, 16, 100_000),
+    )
+    rc = r.sub("checks")
+    rc.check_keys(Checks.__slots__)
+    checks = Checks(
+        grounding=rc.get("grounding", bool, True),
+        min_text_chars=rc.integer("min_text_chars", 2, 0, 10_000),
+    )
+    rd = r.sub("dedup")
+    rd.check_keys(Dedup.__slots__)
+    shingles = rd.get("shingles", str, "word2")
+    if shingles not in SHINGLES:
+        raise rd.fail("shingles", f"must be one of {', '.join(SHINGLES)}, got {shingles!r}")
+    dedup = Dedup(
+        threshold=rd.number("threshold", 0.8, 0.05, 1.0),
+        shingles=shingles,
+        num_perm=rd.integer("num_perm", 128, 16, 1024),
+    )
+    real = []
+    for i, item in enumerate(r.get("real", list, [])):
+        if not isinstance(item, str) or not item.strip():
+            raise r.fail(f"real[{i}]", f"expected a file path, got {item!r}")
+        real.append((root / item).resolve())
+    return Config(
+        path=path,
+        model=model,
+        seeds=r.integer("seeds", 100, 0, 100_000_000),
+        paraphrases_per_seed=r.integer("paraphrases_per_seed", 3, 0, 50),
+        synthetic_cap=r.number("synthetic_cap", 0.30, 0.0, 0.95),
+        random_seed=r.integer("random_seed", 1, 0, 2**31 - 1),
+        scenarios=_scenarios(r.sub("scenarios")),
+        engine=engine,
+        paths=paths,
+        limits=limits,
+        generation=generation,
+        checks=checks,
+        dedup=dedup,
+        prices=_prices(r.sub("prices")),
+        batch_discount=r.number("batch_discount", 0.5, 0.0, 1.0),
+        distractors=r.integer("distractors", 2, 0, 20),
+        real=tuple(real),
+    )
