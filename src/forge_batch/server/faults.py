@@ -1,0 +1,198 @@
+"""Fault injection for the local Batch API server.
+
+Tests and users need to see how a client copes with what the real service does
+on a bad day: failed lines, cut-off answers, expired batches, rate limits and
+dropped connections. Every decision is a pure function of ``seed`` plus stable
+inputs (batch id and custom_id for lines, a call counter for HTTP faults), so a
+run with the same spec and the same calls is reproducible.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..errors import ConfigError
+from .apierrors import error_body
+
+LineFault = Literal["500", "400", "garbage", "length", "refusal"]
+HttpFault = Literal["429", "500", "reset"]
+
+_PROBABILITIES = (
+    "line_500",
+    "line_400",
+    "line_garbage",
+    "line_length",
+    "line_refusal",
+    "http_429",
+    "http_500",
+    "reset",
+)
+_COUNTS = ("expire_after", "fail_validation", "duplicate_line")
+_SECONDS = ("slow_finalize", "line_delay")
+_FLAGS = ("shuffle_output",)
+
+SPEC_HELP = (
+    "expected name=value items separated by commas, e.g. 'line_500=0.1,expire_after=5'; "
+    f"names: {', '.join((*_PROBABILITIES, *_COUNTS, *_SECONDS, *_FLAGS, 'seed'))}"
+)
+
+
+def unit(seed: int, *parts: object) -> float:
+    """A stable pseudo-random number in [0, 1) from ``seed`` and ``parts``."""
+    text = "\x1f".join(str(p) for p in (seed, *parts))
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    """A parsed fault spec; the default instance injects nothing."""
+
+    line_500: float = 0.0
+    line_400: float = 0.0
+    line_garbage: float = 0.0
+    line_length: float = 0.0
+    line_refusal: float = 0.0
+    http_429: float = 0.0
+    http_500: float = 0.0
+    reset: float = 0.0
+    expire_after: int | None = None
+    fail_validation: int = 0
+    duplicate_line: int = 0
+    slow_finalize: float = 0.0
+    line_delay: float = 0.0
+    shuffle_output: bool = False
+    seed: int = 0
+
+    @classmethod
+    def parse(cls, spec: str | None) -> Faults:
+        """Parse ``name=value,...``; raise ConfigError naming the bad item."""
+        values: dict[str, object] = {}
+        for raw in (spec or "").split(","):
+            item = raw.strip()
+            if not item:
+                continue
+            name, sep, value = (part.strip() for part in item.partition("="))
+            if not sep or not value:
+                raise ConfigError(f"fault item {item!r} has no value", hint=SPEC_HELP)
+            if name in values:
+                raise ConfigError(f"fault item {item!r} repeats {name!r}", hint=SPEC_HELP)
+            values[name] = _convert(item, name, value)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        default = Faults()
+        items = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value != getattr(default, f.name):
+                items.append(f"{f.name}={int(value) if isinstance(value, bool) else value}")
+        return ",".join(items)
+
+    @property
+    def active(self) -> bool:
+        """True when any fault (or delay) is configured."""
+        return self != Faults(seed=self.seed)
+
+    def line_fault(self, batch_id: str, custom_id: str) -> LineFault | None:
+        """Which fault, if any, hits this line of this batch."""
+        checks: tuple[tuple[LineFault, float], ...] = (
+            ("500", self.line_500),
+            ("400", self.line_400),
+            ("garbage", self.line_garbage),
+            ("length", self.line_length),
+            ("refusal", self.line_refusal),
+        )
+        for kind, p in checks:
+            if p > 0 and unit(self.seed, "line", kind, batch_id, custom_id) < p:
+                return kind
+        return None
+
+    def http_fault(self, call_index: int) -> HttpFault | None:
+        """Which fault, if any, hits API call number ``call_index`` (0-based)."""
+        checks: tuple[tuple[HttpFault, float], ...] = (
+            ("429", self.http_429),
+            ("500", self.http_500),
+            ("reset", self.reset),
+        )
+        for kind, p in checks:
+            if p > 0 and unit(self.seed, "http", kind, call_index) < p:
+                return kind
+        return None
+
+
+def _convert(item: str, name: str, value: str) -> object:
+    try:
+        if name in _PROBABILITIES:
+            p = float(value)
+            if not 0.0 <= p <= 1.0:
+                raise ValueError
+            return p
+        if name in _COUNTS:
+            n = int(value)
+            if n < 0:
+                raise ValueError
+            return n
+        if name in _SECONDS:
+            s = float(value)
+            if not 0.0 <= s <= 3600.0:
+                raise ValueError
+            return s
+        if name in _FLAGS:
+            if value not in ("0", "1"):
+                raise ValueError
+            return value == "1"
+        if name == "seed":
+            return int(value)
+    except ValueError:
+        kind = (
+            "a probability between 0 and 1"
+            if name in _PROBABILITIES
+            else "a whole number >= 0"
+            if name in _COUNTS
+            else "seconds between 0 and 3600"
+            if name in _SECONDS
+            else "0 or 1"
+            if name in _FLAGS
+            else "an integer"
+        )
+        raise ConfigError(f"fault item {item!r}: {name} must be {kind}", hint=SPEC_HELP) from None
+    raise ConfigError(f"fault item {item!r}: unknown fault {name!r}", hint=SPEC_HELP)
+
+
+REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
+
+
+def fault_response(kind: LineFault) -> tuple[int, dict[str, Any]]:
+    """The (status, body) an injected line_500 / line_400 fault answers with."""
+    if kind == "500":
+        message = "The server had an error processing this request (injected fault line_500)."
+        return 500, error_body(message, type="server_error")
+    message = "Invalid request (injected fault line_400)."
+    return 400, error_body(message, code="invalid_request")
+
+
+def damage_completion(kind: LineFault, completion: dict[str, Any]) -> dict[str, Any]:
+    """Spoil a 200 chat.completion the way real models sometimes do."""
+    out = copy.deepcopy(completion)
+    choices = out.get("choices") or [{"index": 0, "message": {"role": "assistant"}}]
+    out["choices"] = choices
+    choice = choices[0]
+    message = choice.setdefault("message", {"role": "assistant"})
+    content = message.get("content") if isinstance(message.get("content"), str) else ""
+    if kind == "garbage":
+        message["content"] = "Sure! Here is the JSON you asked for:\n{oops, not json ]"
+        choice["finish_reason"] = "stop"
+    elif kind == "length":
+        text = content if len(content) >= 4 else '{"partial": "value that never ends'
+        message["content"] = text[: max(1, len(text) // 2)]
+        choice["finish_reason"] = "length"
+    elif kind == "refusal":
+        message["content"] = None
+        message["refusal"] = REFUSAL_TEXT
+        choice["finish_reason"] = "stop"
+    return out
