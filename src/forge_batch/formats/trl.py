@@ -1,0 +1,66 @@
+"""TRL / transformers chat-template format: {"messages", "tools", "id", "meta"}.
+
+Messages are what ``tokenizer.apply_chat_template`` documents: tool-call
+arguments as a dict (templates print them with ``tojson``; a string would be
+encoded twice), tool turns with ``tool_call_id`` and the function ``name``
+(some templates read one, some the other), no ``content`` key on a turn that
+only calls tools.
+
+``tools`` is a JSON string of OpenAI-style function entries, not a list:
+tool schemas differ in shape from tool to tool, and Arrow would merge them
+into one struct, filling every schema with the other tools' keys as nulls
+(or fail on a type clash). TRL's SFTTrainer ``json.loads`` a string ``tools``
+column itself; elsewhere pass ``tools=json.loads(row["tools"])``.
+``meta`` is a JSON string for the same reason (see common.meta_text).
+
+Loading with ``datasets``: the argument dicts vary per tool; datasets 5.x
+(tested) then stores ``messages`` with its Json type and round-trips them
+exactly. Older versions merge the dicts into one struct with null-filled keys
+(TRL's SFTTrainer strips those nulls again). datasets types the column from the
+first 10 MB of the file; if those hold no tool call at all, pass
+``features=Features({"messages": List(Json()), "tools": Value("string"),
+"id": Value("string"), "meta": Value("string")})``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from .common import Record, Row, arguments, call_names, function_of, provenance
+
+
+def _message(m: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    role = m["role"]
+    out: dict[str, Any] = {"role": role}
+    calls = m.get("tool_calls") or []
+    content = m.get("content")
+    if not calls or (isinstance(content, str) and content):
+        out["content"] = content if content is not None else ""
+    if calls:
+        out["tool_calls"] = [
+            {
+                "id": c.get("id"),
+                "type": "function",
+                "function": {"name": c["function"]["name"], "arguments": arguments(c)},
+            }
+            for c in calls
+        ]
+    if role == "tool":
+        out["tool_call_id"] = m.get("tool_call_id")
+        name = names.get(m.get("tool_call_id")) or m.get("name")
+        if name:
+            out["name"] = name
+    return out
+
+
+def convert(record: Record, minimal: bool = False) -> Row:
+    """One record -> one TRL row; ``minimal`` leaves out ``meta``."""
+    names = call_names(record)
+    tools = [{"type": "function", "function": function_of(t)} for t in record.get("tools") or []]
+    return {
+        "messages": [_message(m, names) for m in record["messages"]],
+        "tools": orjson.dumps(tools).decode(),
+        **provenance(record, minimal),
+    }

@@ -1,0 +1,345 @@
+"""out/report.md (+ out/report.png): what a run produced, and whether to trust it.
+
+The QC thresholds come from the research notes: tool-call parse rate >= 98%,
+schema conformance >= 95%, duplicates < 5%; the synthetic share is checked
+against ``synthetic_cap``. Output is deterministic (sorted tables, no clock,
+PNG without a version stamp), so the same Stats give the same files.
+The chart needs matplotlib (``pip install 'forge-batch[report]'``); without it
+the report says so and everything else is written.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import SCENARIOS, Config
+from .fsio import atomic_write
+
+SOURCES = ("real", "seed", "paraphrase")
+STAGES = ("seed", "paraphrase")
+PARSE_MIN, SCHEMA_MIN, DUP_MAX = 0.98, 0.95, 0.05
+MAX_CHART_TOOLS = 30
+NO_TOOL = "(no tool)"
+
+
+@dataclass(slots=True)
+class StageStats:
+    """Counts for one stage; field names match build.StageTally."""
+
+    planned: int = 0  # requests the plan asks for
+    cached: int = 0  # responses in the cache (the parse-rate denominator)
+    pending: int = 0  # not answered yet: unsent or in flight
+    given_up: int = 0  # failed max_attempts times; rejected as request_failed
+    parsed: int = 0  # responses that parsed into at least one sample
+    samples: int = 0  # samples parsed
+    accepted: int = 0
+    rejected: int = 0
+    failed_reasons: dict[str, int] = field(default_factory=dict)  # given-up requests by reason
+
+
+@dataclass(slots=True)
+class Stats:
+    """Everything the report shows; build.Tally maps onto it field by field."""
+
+    stages: dict[str, StageStats] = field(default_factory=lambda: {s: StageStats() for s in STAGES})
+    rejects: dict[str, int] = field(default_factory=dict)  # check -> dropped samples/responses
+    kept: dict[tuple[str, str | None, str], int] = field(
+        default_factory=dict
+    )  # (scenario, tool, source) -> samples in the dataset
+    arg_checked: int = 0  # samples with calls that reached the argument checks
+    arg_passed: int = 0  # ... and passed json/tool/required/unknown_args/schema
+    dup_candidates: int = 0  # samples that passed every other check
+    duplicates: int = 0  # ... and were dropped as (near-)duplicates
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int | None = None  # cached prompt tokens, None when the API did not say
+
+
+def _pct(num: int, den: int) -> str:
+    return f"{num / den:.1%} ({num}/{den})" if den else "n/a (0/0)"
+
+
+def _gate(metric: str, num: int, den: int, bound: str, ok: Callable[[float], bool]) -> list[object]:
+    """A quality-gate row: metric, value, threshold, pass/FAIL (n/a with nothing to measure)."""
+    result = "n/a" if not den else ("pass" if ok(num / den) else "**FAIL**")
+    return [metric, _pct(num, den), bound, result]
+
+
+def _table(head: list[str], rows: list[list[object]]) -> list[str]:
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return [*out, ""]
+
+
+def _quality(stats: Stats, config: Config) -> list[str]:
+    resp = sum(s.cached for s in stats.stages.values())
+    parsed = sum(s.parsed for s in stats.stages.values())
+    total = sum(stats.kept.values())
+    synth = sum(n for (_, _, src), n in stats.kept.items() if src == "paraphrase")
+    cap = config.synthetic_cap
+    rows = [
+        _gate(
+            "parse rate (responses that parsed)",
+            parsed,
+            resp,
+            f">= {PARSE_MIN:.0%}",
+            lambda v: v >= PARSE_MIN,
+        ),
+        _gate(
+            "schema conformance (calls pass argument checks)",
+            stats.arg_passed,
+            stats.arg_checked,
+            f">= {SCHEMA_MIN:.0%}",
+            lambda v: v >= SCHEMA_MIN,
+        ),
+        _gate(
+            "duplicate rate",
+            stats.duplicates,
+            stats.dup_candidates,
+            f"< {DUP_MAX:.0%}",
+            lambda v: v < DUP_MAX,
+        ),
+        _gate(
+            "synthetic share (paraphrases kept)",
+            synth,
+            total,
+            f"<= {cap:.0%} (synthetic_cap)",
+            lambda v: v <= cap + 1e-9,
+        ),
+    ]
+    return ["## Quality gates", "", *_table(["metric", "value", "threshold", "result"], rows)]
+
+
+def _stages(stats: Stats) -> list[str]:
+    rows, failed = [], []
+    order = [s for s in STAGES if s in stats.stages] + sorted(set(stats.stages) - set(STAGES))
+    for name in order:
+        s = stats.stages[name]
+        rows.append(
+            [
+                name,
+                s.planned,
+                s.cached,
+                s.pending,
+                s.given_up,
+                _pct(s.parsed, s.cached),
+                s.samples,
+                s.accepted,
+                s.rejected,
+            ]
+        )
+        failed += [[name, reason, n] for reason, n in sorted(s.failed_reasons.items())]
+    out = [
+        "## Stages",
+        "",
+        *_table(
+            [
+                "stage",
+                "planned",
+                "cached",
+                "pending",
+                "failed",
+                "parse rate",
+                "samples",
+                "accepted",
+                "rejected",
+            ],
+            rows,
+        ),
+    ]
+    if failed:
+        out += ["Failed requests by reason:", "", *_table(["stage", "reason", "count"], failed)]
+    return out
+
+
+def _rejects(stats: Stats) -> list[str]:
+    items = sorted(stats.rejects.items(), key=lambda kv: (-kv[1], kv[0]))
+    rows: list[list[object]] = [[check, n] for check, n in items]
+    if not rows:
+        return ["## Rejects by check", "", "None.", ""]
+    return ["## Rejects by check", "", *_table(["check", "count"], rows)]
+
+
+def _mix(stats: Stats, axis: int) -> dict[str, dict[str, int]]:
+    """{scenario or tool: {source: count}} from the kept counts."""
+    mix: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SOURCES, 0))
+    for key, n in stats.kept.items():
+        label = key[axis] or NO_TOOL
+        mix[label][key[2]] = mix[label].get(key[2], 0) + n
+    return mix
+
+
+def _mix_table(
+    title: str, label: str, mix: dict[str, dict[str, int]], order: list[str]
+) -> list[str]:
+    sources = [*SOURCES, *sorted({s for row in mix.values() for s in row} - set(SOURCES))]
+    rows = [
+        [name, *(mix[name].get(s, 0) for s in sources), sum(mix[name].values())] for name in order
+    ]
+    totals = [sum(mix[n].get(s, 0) for n in order) for s in sources]
+    rows.append(["**total**", *totals, sum(totals)])
+    return [title, "", *_table([label, *sources, "total"], rows)]
+
+
+def _tool_order(mix: dict[str, dict[str, int]]) -> list[str]:
+    return sorted(mix, key=lambda t: (-sum(mix[t].values()), t))
+
+
+def _cost(stats: Stats, config: Config) -> list[str]:
+    cached = "unknown" if stats.cached_tokens is None else f"{stats.cached_tokens:,}"
+    out = [
+        "## Tokens and cost",
+        "",
+        *_table(
+            ["tokens", "count"],
+            [
+                ["prompt", f"{stats.prompt_tokens:,}"],
+                ["cached prompt (included above)", cached],
+                ["completion", f"{stats.completion_tokens:,}"],
+            ],
+        ),
+    ]
+    price = config.price()
+    if price is None:
+        out.append(
+            f'No price for model `{config.model}`: add `[prices."{config.model}"]` '
+            "with input and output USD per 1M tokens to forge.toml."
+        )
+    else:
+        factor = (1 - config.batch_discount) / 1e6
+        cost = (stats.prompt_tokens * price.input + stats.completion_tokens * price.output) * factor
+        out.append(
+            f"Cost: **${cost:,.4f}** for `{config.model}` at ${price.input:g} input / "
+            f"${price.output:g} output per 1M tokens, {config.batch_discount:.0%} batch "
+            "discount; cached prompt tokens counted at the full input price."
+        )
+    return [*out, ""]
+
+
+NO_MATPLOTLIB = (
+    "Chart not drawn: matplotlib is not installed. "
+    "Get it with `pip install 'forge-batch[report]'` and collect again."
+)
+NO_SAMPLES = "No chart: no samples were kept."
+
+
+def render(
+    stats: Stats, config: Config, *, chart: str | None, generated_at: str | None = None
+) -> str:
+    """The report as Markdown; ``chart`` is the PNG's file name or None when not drawn."""
+    total = sum(stats.kept.values())
+    by_source = {s: sum(n for (_, _, src), n in stats.kept.items() if src == s) for s in SOURCES}
+    head = [
+        "# forge-batch report",
+        "",
+        f"Model `{config.model}`; {total} samples kept "
+        f"({', '.join(f'{s} {by_source[s]}' for s in SOURCES)})."
+        + (f" Generated {generated_at}." if generated_at else ""),
+        "",
+    ]
+    scen = _mix(stats, 0)
+    scen_order = [s for s in SCENARIOS if s in scen] + sorted(set(scen) - set(SCENARIOS))
+    tools = _mix(stats, 1)
+    lines = [
+        *head,
+        *_quality(stats, config),
+        *_stages(stats),
+        *_rejects(stats),
+        *_mix_table("## Kept samples by scenario", "scenario", scen, scen_order),
+        *_mix_table("## Kept samples by tool", "tool", tools, _tool_order(tools)),
+        *_cost(stats, config),
+        "## Chart",
+        "",
+    ]
+    if chart:
+        lines.append(f"![Scenario and source mix per tool]({chart})")
+    else:
+        lines.append(NO_SAMPLES if not stats.kept else NO_MATPLOTLIB)
+    return "\n".join(lines) + "\n"
+
+
+def chart_png(stats: Stats) -> bytes | None:
+    """Stacked horizontal bars per tool: scenario mix (left), source mix (right).
+
+    Horizontal so 10-30 tool names stay readable; past 30 the smallest tools
+    are folded into one "other" bar. None when matplotlib is missing.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.transforms import offset_copy
+    except ImportError:
+        return None
+    by_scen: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_src: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (scenario, tool, source), n in stats.kept.items():
+        by_scen[tool or NO_TOOL][scenario] += n
+        by_src[tool or NO_TOOL][source] += n
+    order = sorted(by_src, key=lambda t: (-sum(by_src[t].values()), t))
+    if len(order) > MAX_CHART_TOOLS:
+        rest = order[MAX_CHART_TOOLS - 1 :]
+        other = f"other ({len(rest)} tools)"
+        for table in (by_scen, by_src):
+            for tool in rest:
+                for k, n in table.pop(tool).items():
+                    table[other][k] += n
+        order = [*order[: MAX_CHART_TOOLS - 1], other]
+    order = order[::-1]  # largest on top
+    scenarios = [s for s in SCENARIOS if any(by_scen[t].get(s) for t in order)]
+    scenarios += sorted({s for t in order for s in by_scen[t]} - set(SCENARIOS))
+    height = max(3.0, 0.32 * len(order) + 2.2)
+    fig, axes = plt.subplots(1, 2, figsize=(12, height), sharey=True)
+    tab10 = plt.get_cmap("tab10")
+    palette = [*SCENARIOS, *(s for s in scenarios if s not in SCENARIOS)]
+    scen_color = {s: tab10(i % 10) for i, s in enumerate(palette)}
+    src_color = dict(zip(SOURCES, ("#1b9e77", "#7570b3", "#d95f02"), strict=True))
+    try:
+        for ax, table, keys, colors, title in (
+            (axes[0], by_scen, scenarios, scen_color, "scenario mix"),
+            (axes[1], by_src, list(SOURCES), src_color, "source mix"),
+        ):
+            left = [0] * len(order)
+            for key in keys:
+                values = [table[t].get(key, 0) for t in order]
+                ax.barh(order, values, left=left, label=key, color=colors[key])
+                left = [a + b for a, b in zip(left, values, strict=True)]
+            ax.set_title(title)
+            ax.set_xlabel("kept samples")
+            below = offset_copy(ax.transAxes, fig, y=-0.45, units="inches")
+            ax.legend(
+                loc="upper center",
+                bbox_to_anchor=(0.5, 0.0),
+                bbox_transform=below,
+                ncol=min(4, len(keys)),
+                fontsize="small",
+                frameon=False,
+            )
+        axes[0].tick_params(axis="y", labelsize="small")
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+        return buf.getvalue()
+    finally:
+        plt.close(fig)
+
+
+def write_report(
+    out_dir: str | Path, stats: Stats, config: Config, *, generated_at: str | None = None
+) -> list[Path]:
+    """Write report.md (and report.png when matplotlib is importable); return the paths."""
+    out_dir = Path(out_dir)
+    png_path = out_dir / "report.png"
+    png = chart_png(stats) if stats.kept else None
+    if png is not None:
+        atomic_write(png_path, png)
+    else:  # a chart from an earlier run would no longer match the report
+        png_path.unlink(missing_ok=True)
+    text = render(stats, config, chart=png_path.name if png else None, generated_at=generated_at)
+    atomic_write(out_dir / "report.md", text.encode())
+    return [out_dir / "report.md", *([png_path] if png else [])]
