@@ -1,0 +1,121 @@
+"""The content-addressed response cache: request key -> response (diskcache).
+
+A response is paid for once; whatever happens later (a crash, an edit, a
+rerun), a request whose key is here is never sent again. Each entry carries a
+checksum: a corrupted entry (truncated bytes, a bad disk) is detected on read,
+dropped, and so becomes pending again instead of being parsed into a sample.
+
+Entry format (version 1): b"FBC1" + blake2b-8 digest of the payload + payload,
+where the payload is orjson of ``{"body": <chat.completion>, "batch_id": ...}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import diskcache
+import orjson
+
+MAGIC = b"FBC1"
+DIGEST = 8
+_CHUNK = 500  # keys per membership query (SQLite's variable limit is 999+)
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    """One cached response: the chat.completion body and where it came from."""
+
+    body: dict[str, Any]
+    batch_id: str | None
+
+
+def encode(body: dict[str, Any], batch_id: str | None) -> bytes:
+    payload = orjson.dumps({"body": body, "batch_id": batch_id})
+    return MAGIC + hashlib.blake2b(payload, digest_size=DIGEST).digest() + payload
+
+
+def decode(raw: Any) -> Cached | None:
+    """The entry, or None when it is corrupted."""
+    if not isinstance(raw, bytes) or len(raw) < len(MAGIC) + DIGEST or not raw.startswith(MAGIC):
+        return None
+    digest, payload = raw[len(MAGIC) : len(MAGIC) + DIGEST], raw[len(MAGIC) + DIGEST :]
+    if hashlib.blake2b(payload, digest_size=DIGEST).digest() != digest:
+        return None
+    try:
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("body"), dict):
+        return None
+    return Cached(data["body"], data.get("batch_id"))
+
+
+class ResponseCache:
+    """A thin wrapper: bulk membership, checked reads, one transaction per batch of writes."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self._cache = diskcache.Cache(str(self.folder), size_limit=2**62, eviction_policy="none")
+        self.dropped: list[str] = []  # keys of corrupted entries removed on read
+
+    def close(self) -> None:
+        self._cache.close()
+
+    def __enter__(self) -> ResponseCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._cache
+
+    def contains_many(self, keys: list[str]) -> set[str]:
+        """Which of ``keys`` are cached, in one query per 500 keys.
+
+        diskcache has no bulk lookup; this reads its table directly (string
+        keys are stored as-is with raw=1), several times faster than ``in``.
+        """
+        found: set[str] = set()
+        for i in range(0, len(keys), _CHUNK):
+            chunk = keys[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._cache._sql(
+                f"SELECT key FROM Cache WHERE raw = 1 AND key IN ({marks})", chunk
+            ).fetchall()
+            found.update(row[0] for row in rows)
+        return found
+
+    def get(self, key: str) -> Cached | None:
+        """The cached response, or None (a corrupted entry is dropped)."""
+        raw = self._cache.get(key, default=None, retry=True)
+        if raw is None:
+            return None
+        entry = decode(raw)
+        if entry is None:
+            self._cache.delete(key, retry=True)
+            self.dropped.append(key)
+        return entry
+
+    def put_many(self, items: Iterable[tuple[str, dict[str, Any], str | None]]) -> int:
+        """Store (key, body, batch_id) items in one transaction; return how many."""
+        n = 0
+        with self._cache.transact(retry=True):
+            for key, body, batch_id in items:
+                self._cache.set(key, encode(body, batch_id), retry=True)
+                n += 1
+        return n
+
+    def put_raw(self, key: str, raw: bytes) -> None:
+        """Store raw bytes (tests use it to plant a corrupted entry)."""
+        self._cache.set(key, raw, retry=True)
+
+    def iterkeys(self) -> Iterator[str]:
+        return (k for k in self._cache.iterkeys() if isinstance(k, str))

@@ -1,0 +1,351 @@
+"""forge-batch command line: each command parses options, calls one core function,
+and turns domain errors into one-line messages (exit 2 for bad input, 1 for a
+failed run). FORGE_BATCH_DEBUG=1 shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import config as config_mod
+from .errors import ForgeError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ForgeClickError(click.ClickException):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def handle_errors(fn: F) -> F:
+    """Map ForgeError to a one-line click error (unless FORGE_BATCH_DEBUG is set)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ForgeError as exc:
+            if os.environ.get("FORGE_BATCH_DEBUG"):
+                raise
+            raise ForgeClickError(str(exc), exc.exit_code) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted; rerun the same command to resume", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def load_config(ctx: click.Context) -> config_mod.Config:
+    return config_mod.load(ctx.obj["config"])
+
+
+@click.group()
+@click.version_option(package_name="forge-batch")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="forge.toml",
+    envvar="FORGE_BATCH_CONFIG",
+    show_default=True,
+    help="The job file; working folders are relative to it.",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path) -> None:
+    """Generate tool-calling training data through batch LLM APIs.
+
+    \b
+    Main job:  forge-batch init --tools tools.json && forge-batch run
+    Stages:    prepare -> submit [--wait] -> collect -> export
+    """
+    ctx.obj = {"config": config_path}
+
+
+@cli.command()
+@click.option(
+    "--tools",
+    "tools_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Tools file (MCP, OpenAI, BFCL or Generator format).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "openai"]),
+    default="local",
+    show_default=True,
+    help="Where requests run.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing forge.toml.")
+@click.argument("folder", default=".", type=click.Path(file_okay=False, path_type=Path))
+@handle_errors
+def init(tools_path: Path, engine: str, force: bool, folder: Path) -> None:
+    """Write a commented FOLDER/forge.toml for a tools file.
+
+    Reads: the tools file. Writes: forge.toml.
+    """
+    from .project import init as do_init
+
+    path = do_init(tools_path, folder, engine=engine, force=force)
+    click.echo(f"wrote {path}; next: forge-batch -c {path} run")
+
+
+@cli.group()
+def tools() -> None:
+    """Inspect tool sets and import them from live MCP servers."""
+
+
+@tools.command("check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@handle_errors
+def tools_check(file: Path) -> None:
+    """Show, per tool, whether it converts to strict mode and what changed.
+
+    Reads: FILE. Writes: nothing. Exit 2 when the file is unusable.
+    """
+    from .display import tools_check as show
+    from .tools import load_tools
+
+    click.echo(show(load_tools(file)))
+
+
+@tools.command("import")
+@click.option(
+    "--server",
+    required=True,
+    help="Command that starts the MCP server over stdio, "
+    'e.g. "npx -y @modelcontextprotocol/server-memory".',
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to save the tools/list result (JSON).",
+)
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for the server.")
+@handle_errors
+def tools_import(server: str, output: Path, timeout: float) -> None:
+    """Start a live MCP server and save its tools/list.
+
+    Reads: nothing. Writes: OUTPUT.
+    """
+    from .mcp_import import import_tools
+
+    count = import_tools(server, output, timeout)
+    click.echo(f"saved {count} tool(s) to {output}")
+
+
+@cli.command()
+@click.pass_context
+@handle_errors
+def prepare(ctx: click.Context) -> None:
+    """Render every planned request and write the unsent ones as Batch API files.
+
+    Reads: forge.toml, the tools file, cache/, batches/ledger.json.
+    Writes: batches/<stage>-NNNN.jsonl and batches/manifest.json.
+    """
+    from .display import prepare_summary
+    from .prepare import prepare as do_prepare
+
+    config = load_config(ctx)
+    click.echo(prepare_summary(do_prepare(config), config))
+
+
+@cli.command()
+@click.option("--wait", "wait_for", is_flag=True, help="Poll until every batch has ended.")
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds between polls (default: [engine] poll_interval).",
+)
+@click.pass_context
+@handle_errors
+def submit(ctx: click.Context, wait_for: bool, poll_interval: float | None) -> None:
+    """Upload written shards and create their batches (never twice).
+
+    Reads: batches/manifest.json, the shards. Writes: batches/ledger.json.
+    """
+    from .engine import open_engine
+    from .submit import submit as do_submit
+
+    config = load_config(ctx)
+    with open_engine(config) as engine:
+        result = do_submit(
+            config,
+            engine,
+            wait_for=wait_for or config.engine.kind == "local",
+            poll_interval=poll_interval,
+        )
+    click.echo(
+        f"submitted {len(result.submitted)} batch(es), resumed {len(result.resumed)}; "
+        f"{result.in_flight} not yet collected"
+    )
+
+
+@cli.command()
+@click.pass_context
+@handle_errors
+def collect(ctx: click.Context) -> None:
+    """Bring finished batches into the cache, then build the dataset and report.
+
+    Reads: batches/, the Batch output and error files, cache/.
+    Writes: cache/, batches/failures/, out/dataset.jsonl, out/rejects.jsonl, out/report.md.
+    """
+    from .display import collect_summary
+    from .run import collect as do_collect
+
+    config = load_config(ctx)
+    click.echo(collect_summary(*do_collect(config), config))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable (contract fb-status/1).")
+@click.pass_context
+@handle_errors
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Per stage: planned, cached, pending, in flight, failed; and the batches.
+
+    Reads: forge.toml, tools, cache/, batches/, out/. Writes: nothing.
+    """
+    from .display import status_text
+    from .status import status as do_status
+
+    report = do_status(load_config(ctx))
+    click.echo(json.dumps(report, indent=2) if as_json else status_text(report))
+
+
+@cli.command()
+@click.pass_context
+@handle_errors
+def cancel(ctx: click.Context) -> None:
+    """Cancel every batch in flight; collect brings back what finished.
+
+    Reads/writes: batches/ledger.json.
+    """
+    from .engine import open_engine
+    from .submit import cancel as do_cancel
+
+    config = load_config(ctx)
+    with open_engine(config) as engine:
+        cancelled = do_cancel(config, engine)
+    click.echo(f"asked {len(cancelled)} batch(es) to cancel")
+
+
+@cli.command()
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds between polls (default: [engine] poll_interval).",
+)
+@click.pass_context
+@handle_errors
+def run(ctx: click.Context, poll_interval: float | None) -> None:
+    """prepare -> submit --wait -> collect, both stages, until nothing is pending.
+
+    Reads and writes everything the three commands do.
+    """
+    from .display import run_summary
+    from .run import run as do_run
+
+    config = load_config(ctx)
+    click.echo(run_summary(do_run(config, poll_interval=poll_interval), config))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8790, show_default=True, type=int)
+@click.option(
+    "--data",
+    "data_dir",
+    default=".forge-server",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Server state folder.",
+)
+@click.option("--model", "model_path", default=None, help="GGUF file (default: SmolLM2-135M).")
+@click.option(
+    "--token",
+    envvar="FORGE_BATCH_SERVER_TOKEN",
+    default=None,
+    help="Require this bearer token (needed to bind a non-loopback host).",
+)
+@click.option("--faults", default=None, help="Fault injection for tests (docs/server.md).")
+@click.option("--executor", default=None, help="Request runner 'module:attr' (tests only).")
+@click.option("--max-upload-bytes", default=200 * 1024 * 1024, show_default=True, type=int)
+@handle_errors
+def serve(
+    host: str,
+    port: int,
+    data_dir: Path,
+    model_path: str | None,
+    token: str | None,
+    faults: str | None,
+    executor: str | None,
+    max_upload_bytes: int,
+) -> None:
+    """Run the local OpenAI-compatible Batch API server (files + batches).
+
+    Reads/writes: the --data folder.
+    """
+    from . import server
+
+    server.serve(
+        data_dir,
+        host=host,
+        port=port,
+        executor=server.load_executor(executor, model_path=model_path),
+        faults=server.Faults.parse(faults) if faults else None,
+        token=token,
+        max_upload_bytes=max_upload_bytes,
+    )
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["openai", "trl", "hermes", "sharegpt"]),
+    required=True,
+    help="Training format.",
+)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--minimal", is_flag=True, help="Leave out meta (provenance).")
+@click.option(
+    "--input",
+    "input_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Dataset to convert (default: out/dataset.jsonl of the project).",
+)
+@click.pass_context
+@handle_errors
+def export(
+    ctx: click.Context, fmt: str, output: Path, minimal: bool, input_path: Path | None
+) -> None:
+    """Convert out/dataset.jsonl to a training format.
+
+    Reads: the dataset. Writes: OUTPUT.
+    """
+    from .formats import export as do_export
+
+    source = input_path or load_config(ctx).paths.out / "dataset.jsonl"
+    count = do_export(source, output, fmt, minimal=minimal)
+    click.echo(f"wrote {count} conversation(s) to {output} ({fmt})")
+
+
+def main() -> None:
+    cli(prog_name="forge-batch")

@@ -1,0 +1,169 @@
+"""collect: bring every finished batch's responses into the cache.
+
+For each batch in a terminal state, the output and error files are downloaded
+and matched to the shard's requests by ``custom_id``, never by position (the
+Batch API does not keep order). A 200 response goes into the cache under its
+key; anything else is a failure with its reason, and so is every request the
+batch never answered (expired, cancelled, failed validation). Failed requests
+become pending again, and prepare resends exactly those. A batch is marked
+collected only after its responses are in the cache, so a crash mid-way just
+means the next collect ingests it again (cache writes are idempotent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .cache import ResponseCache
+from .config import Config
+from .engine import Engine
+from .errors import InputError
+from .ledger import RETRYABLE_STATUS, TERMINAL, Failure, ShardRecord, State, project_lock
+from .shards import read_keys
+from .submit import refresh
+
+PUT_BATCH = 1000
+
+
+@dataclass(slots=True)
+class Ingested:
+    batch_id: str
+    file: str
+    status: str
+    cached: int = 0
+    failed: int = 0
+    foreign: int = 0  # lines whose custom_id is not in the shard
+    repeated: int = 0  # lines answering a request already answered in this batch
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class CollectResult:
+    batches: list[Ingested] = field(default_factory=list)
+    waiting: int = 0  # batches still running
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) of a Batch output/error file; malformed input is an error."""
+    with open(path, "rb") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise InputError(f"not a JSON line ({exc})", path=path, where=f"line {n}") from None
+            if not isinstance(record, dict) or not isinstance(record.get("custom_id"), str):
+                raise InputError(
+                    "not a Batch API result line (no custom_id)", path=path, where=f"line {n}"
+                )
+            yield n, record
+
+
+def classify(record: dict[str, Any]) -> tuple[dict[str, Any] | None, tuple[str, str, bool] | None]:
+    """-> (chat.completion body, None) or (None, (reason, message, retryable))."""
+    response = record.get("response")
+    error = record.get("error")
+    if isinstance(response, dict):
+        status = response.get("status_code")
+        body = response.get("body")
+        if status == 200 and isinstance(body, dict) and "choices" in body:
+            return body, None
+        message = ""
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            message = str(body["error"].get("message", ""))
+        code = status if isinstance(status, int) else 0
+        return None, (f"http_{code}", message or f"HTTP {code}", code in RETRYABLE_STATUS)
+    if isinstance(error, dict):
+        code = str(error.get("code") or "error")
+        return None, (code, str(error.get("message", "")), True)
+    return None, ("malformed_result", "result line has neither response nor error", True)
+
+
+def _unanswered_reason(rec: ShardRecord) -> tuple[str, str]:
+    status = rec.status or "unknown"
+    if status == "failed":
+        first = (rec.errors or [{}])[0]
+        where = f" (line {first['line']})" if first.get("line") else ""
+        return "validation_failed", f"{first.get('message', 'batch failed validation')}{where}"
+    return {
+        "expired": ("batch_expired", "the batch expired before this request ran"),
+        "cancelled": ("batch_cancelled", "the batch was cancelled before this request ran"),
+    }.get(status, ("missing_from_output", f"batch {status} without a result for it"))
+
+
+def ingest(rec: ShardRecord, state: State, engine: Engine, cache: ResponseCache) -> Ingested:
+    """Download a terminal batch's files, fill the cache, record the failures."""
+    assert rec.batch_id is not None
+    expected = set(read_keys(state.folder / rec.file))
+    result = Ingested(rec.batch_id, rec.file, rec.status or "")
+    answered: set[str] = set()
+    failures: dict[str, Failure] = {}
+    tmp = state.folder / f".download-{os.getpid()}.jsonl"
+    try:
+        for file_id in (rec.output_file_id, rec.error_file_id):
+            if not file_id:
+                continue
+            engine.download(file_id, tmp)
+            batch: list[tuple[str, dict[str, Any], str | None]] = []
+            for _, record in iter_lines(tmp):
+                key = record["custom_id"]
+                if key not in expected:
+                    result.foreign += 1
+                    continue
+                if key in answered:
+                    result.repeated += 1
+                    continue
+                body, failure = classify(record)
+                if body is not None:
+                    answered.add(key)
+                    failures.pop(key, None)
+                    batch.append((key, body, rec.batch_id))
+                    if len(batch) >= PUT_BATCH:
+                        result.cached += cache.put_many(batch)
+                        batch = []
+                elif failure is not None and key not in failures:
+                    failures[key] = Failure(key, rec.batch_id, *failure)
+            result.cached += cache.put_many(batch)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    reason, message = _unanswered_reason(rec)
+    for key in sorted(expected - answered - failures.keys()):
+        failures[key] = Failure(key, rec.batch_id, reason, message, True)
+    ordered = sorted(failures.values(), key=lambda f: f.key)
+    for f in ordered:
+        result.reasons[f.reason] = result.reasons.get(f.reason, 0) + 1
+    result.failed = len(ordered)
+    state.write_failures(rec.batch_id, ordered)
+    rec.state = "collected"
+    rec.collected = {
+        "cached": result.cached,
+        "failed": result.failed,
+        "foreign": result.foreign,
+        "repeated": result.repeated,
+    }
+    state.save_ledger()
+    return result
+
+
+def collect_batches(config: Config, engine: Engine) -> CollectResult:
+    """Ingest every terminal batch not yet collected."""
+    out = CollectResult()
+    with project_lock(config.paths.batches):
+        state = State(config.paths.batches)
+        records = refresh(state, engine)
+        with ResponseCache(config.paths.cache) as cache:
+            for rec in sorted(records, key=lambda r: r.file):
+                if rec.status in TERMINAL:
+                    out.batches.append(ingest(rec, state, engine, cache))
+                else:
+                    out.waiting += 1
+    return out

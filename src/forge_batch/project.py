@@ -1,0 +1,42 @@
+"""Create a project: a commented forge.toml next to the user's tools."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+from .errors import ConfigError
+from .fsio import atomic_write
+from .tools import load_tools
+
+
+def init(
+    tools: Path,
+    folder: Path,
+    *,
+    engine: str = "local",
+    force: bool = False,
+    seeds: int | None = None,
+    paraphrases: int | None = None,
+) -> Path:
+    """Write ``folder/forge.toml`` for ``tools``; the tools must load first."""
+    target = folder / "forge.toml"
+    if target.exists() and not force:
+        raise ConfigError("already exists", path=target, hint="use --force to overwrite it")
+    load_tools(tools)  # fail now, not at the first prepare
+    rel = os.path.relpath(tools.resolve(), folder.resolve())
+    local = engine == "local"
+    text = resources.files("forge_batch").joinpath("templates/forge.toml").read_text("utf-8")
+    text = text.format(
+        tools=rel.replace("\\", "/"),
+        model="SmolLM2-135M-Instruct" if local else "gpt-4o-mini",
+        seeds=seeds if seeds is not None else (8 if local else 200),
+        paraphrases=paraphrases if paraphrases is not None else (2 if local else 1),
+        engine=engine,
+        poll=1.0 if local else 30.0,
+        max_tokens=512 if local else 1024,
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(target, text.encode("utf-8"))
+    return target

@@ -1,0 +1,171 @@
+"""submit: upload each written shard, create its batch, follow it to the end.
+
+Every step is recorded in the ledger before the next begins (intent, file id,
+batch id), so a crash at any point is resumed without a second upload or a
+second batch: a shard left "uploading" looks for its file before uploading
+again; one left "uploaded" looks for its batch before creating one.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from . import progress
+from .config import Config
+from .engine import META_SHARD, Engine
+from .errors import StateError
+from .ledger import TERMINAL, ShardRecord, State, project_lock
+from .shards import file_sha256
+
+
+@dataclass(slots=True)
+class SubmitResult:
+    submitted: list[ShardRecord] = field(default_factory=list)
+    resumed: list[ShardRecord] = field(default_factory=list)
+    in_flight: int = 0
+
+
+def _apply(rec: ShardRecord, batch: Any) -> bool:
+    """Copy a batch's state into its record; True when something changed."""
+    counts = batch.request_counts.model_dump() if batch.request_counts else None
+    errors = (
+        [e.model_dump(exclude_none=True) for e in (batch.errors.data or [])] if batch.errors else []
+    )
+    new = (batch.status, counts, batch.output_file_id, batch.error_file_id, errors)
+    old = (rec.status, rec.request_counts, rec.output_file_id, rec.error_file_id, rec.errors)
+    rec.batch_id = batch.id
+    rec.status, rec.request_counts, rec.output_file_id, rec.error_file_id, rec.errors = new
+    return new != old
+
+
+def submit_shards(state: State, engine: Engine) -> SubmitResult:
+    """Upload and create a batch for every shard of the manifest not yet submitted."""
+    result = SubmitResult()
+    for info in state.manifest:
+        rec = state.record(info.sha256)
+        if rec is not None and rec.state in ("submitted", "collected"):
+            continue
+        path = state.folder / info.file
+        if not path.exists() or file_sha256(path) != info.sha256:
+            raise StateError(
+                "shard changed or vanished since prepare wrote it",
+                path=path,
+                hint="run forge-batch prepare again",
+            )
+        resumed = rec is not None
+        if rec is None:
+            rec = ShardRecord(
+                info.sha256,
+                info.file,
+                info.stage,
+                info.model,
+                info.lines,
+                info.bytes,
+                upload_name=f"{path.stem}-{info.sha256[:12]}.jsonl",
+            )
+            state.ledger[info.sha256] = rec
+            state.save_ledger()  # intent first: a crash from here on is resumable
+        if rec.state == "uploading":
+            found = engine.find_file(rec.upload_name, rec.bytes) if resumed else None
+            rec.file_id = found or engine.upload(path, rec.upload_name)
+            rec.state = "uploaded"
+            state.save_ledger()
+        if rec.state == "uploaded":
+            assert rec.file_id is not None
+            batch = engine.find_batch(rec.sha256, rec.file_id) if resumed else None
+            if batch is None:
+                batch = engine.create(
+                    rec.file_id,
+                    {META_SHARD: rec.sha256, "forge_file": rec.file, "forge_stage": rec.stage},
+                )
+            _apply(rec, batch)
+            rec.state = "submitted"
+            state.save_ledger()
+        (result.resumed if resumed else result.submitted).append(rec)
+    result.in_flight = sum(1 for r in state.ledger.values() if r.state == "submitted")
+    return result
+
+
+def refresh(state: State, engine: Engine) -> list[ShardRecord]:
+    """Fetch the state of every submitted batch that is not terminal yet."""
+    changed = False
+    for rec in state.ledger.values():
+        if rec.state == "submitted" and rec.status not in TERMINAL and rec.batch_id:
+            changed |= _apply(rec, engine.retrieve(rec.batch_id))
+    if changed:
+        state.save_ledger()
+    return [r for r in state.ledger.values() if r.state == "submitted"]
+
+
+def _label(records: list[ShardRecord]) -> str:
+    by_status: dict[str, int] = {}
+    for r in records:
+        by_status[r.status or "?"] = by_status.get(r.status or "?", 0) + 1
+    return ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
+
+
+def wait(
+    state: State, engine: Engine, interval: float, sleep: Callable[[float], None] = time.sleep
+) -> list[ShardRecord]:
+    """Poll until every submitted batch is terminal, with a growing interval.
+
+    A progress bar of request counts goes to stderr; its label names the
+    batch states, so a batch sitting in "finalizing" does not look hung.
+    """
+    records = refresh(state, engine)
+    total = sum(r.lines for r in records)
+    bar = None
+    if progress.enabled() and total:
+        bar = click.progressbar(length=total, label="batches", file=sys.stderr, show_pos=True)
+        bar.__enter__()
+    done_before, delay = 0, interval
+    try:
+        while any(r.status not in TERMINAL for r in records):
+            sleep(delay)
+            delay = min(max(delay * 1.5, interval), max(interval * 12, interval))
+            records = refresh(state, engine)
+            done = sum(
+                (r.request_counts or {}).get("completed", 0)
+                + (r.request_counts or {}).get("failed", 0)
+                for r in records
+            )
+            if bar is not None:
+                bar.label = f"batches ({_label(records)})"
+                bar.update(max(0, done - done_before))
+            done_before = max(done, done_before)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    return records
+
+
+def submit(
+    config: Config, engine: Engine, *, wait_for: bool = False, poll_interval: float | None = None
+) -> SubmitResult:
+    """Submit what prepare wrote; with ``wait_for``, poll until all batches end."""
+    with project_lock(config.paths.batches):
+        state = State(config.paths.batches)
+        result = submit_shards(state, engine)
+        if wait_for:
+            interval = config.engine.poll_interval if poll_interval is None else poll_interval
+            wait(state, engine, interval)
+    return result
+
+
+def cancel(config: Config, engine: Engine) -> list[ShardRecord]:
+    """Ask every batch in flight to stop; collect brings back what finished."""
+    with project_lock(config.paths.batches):
+        state = State(config.paths.batches)
+        cancelled = []
+        for rec in state.ledger.values():
+            if rec.state == "submitted" and rec.batch_id and rec.status not in TERMINAL:
+                _apply(rec, engine.cancel(rec.batch_id))
+                state.save_ledger()
+                cancelled.append(rec)
+    return cancelled
