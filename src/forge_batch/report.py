@@ -28,11 +28,13 @@ NO_TOOL = "(no tool)"
 
 @dataclass(slots=True)
 class StageStats:
-    """Counts for one stage; field names match build.StageTally."""
+    """Counts for one stage, filled by build as it goes."""
 
     planned: int = 0  # requests the plan asks for
     cached: int = 0  # responses in the cache (the parse-rate denominator)
     pending: int = 0  # not answered yet: unsent or in flight
+    in_flight: int = 0  # ... of which in a batch not yet collected
+    retrying: int = 0  # ... of which failed before and will be sent again
     given_up: int = 0  # failed max_attempts times; rejected as request_failed
     parsed: int = 0  # responses that parsed into at least one sample
     samples: int = 0  # samples parsed
@@ -43,7 +45,7 @@ class StageStats:
 
 @dataclass(slots=True)
 class Stats:
-    """Everything the report shows; build.Tally maps onto it field by field."""
+    """Everything the report (and status) shows; build fills it in one pass."""
 
     stages: dict[str, StageStats] = field(default_factory=lambda: {s: StageStats() for s in STAGES})
     rejects: dict[str, int] = field(default_factory=dict)  # check -> dropped samples/responses

@@ -1,0 +1,391 @@
+"""From cached responses to out/dataset.jsonl, out/rejects.jsonl and the report.
+
+Two passes in precedence order, so "first wins" means real > seed > paraphrase:
+
+1. real files, then every planned seed: parse -> checks -> dedup; accepted
+   samples go to a spool file, every drop to rejects with its check;
+2. for each accepted seed (read back from the spool), its paraphrase response:
+   parse -> checks -> dedup; survivors are candidates for the synthetic share.
+
+Then the merge picks the paraphrases to keep under the cap, and one last pass
+over the spool writes the dataset. Memory holds the dedup index and a small
+record per paraphrase candidate, never the samples themselves.
+The same cache and config give a byte-identical dataset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from . import checks, dedup, merge, parse, progress
+from .cache import ResponseCache
+from .config import Config
+from .errors import InputError
+from .fsio import atomic_writer
+from .keyset import KeySet
+from .ledger import Failure, State, in_flight_keys
+from .records import Reject, Sample
+from .report import Stats, write_report
+from .stages import Request, paraphrase_request, seed_requests
+from .tools import ToolSet, load_tools
+
+ARG_CHECKS = frozenset({"json", "tool", "required", "unknown_args", "schema"})
+
+
+class Builder:
+    """Shared machinery of both passes (also used by prepare for the paraphrase stage)."""
+
+    def __init__(
+        self,
+        config: Config,
+        toolset: ToolSet,
+        cache: ResponseCache,
+        failures: dict[str, tuple[int, Failure, bool]],
+        in_flight: KeySet | None = None,
+    ) -> None:
+        self.config, self.toolset, self.cache, self.failures = config, toolset, cache, failures
+        self.in_flight = in_flight or KeySet()
+        self.ctx = checks.CheckContext.build(
+            grounding=config.checks.grounding, min_text_chars=config.checks.min_text_chars
+        )
+        d = config.dedup
+        self.deduper = dedup.Deduper(
+            threshold=d.threshold, shingles=d.shingles, num_perm=d.num_perm
+        )
+        self.stats = Stats()
+
+    def _usage(self, meta: dict[str, Any]) -> None:
+        usage = meta.get("usage") or {}
+        self.stats.prompt_tokens += int(usage.get("prompt_tokens") or 0)
+        self.stats.completion_tokens += int(usage.get("completion_tokens") or 0)
+        details = usage.get("prompt_tokens_details") or {}
+        if "cached_tokens" in details:
+            self.stats.cached_tokens = (self.stats.cached_tokens or 0) + int(
+                details["cached_tokens"] or 0
+            )
+
+    def missing(
+        self, stage: str, req: Request, source: str, scenario: str, sample_id: str
+    ) -> Reject | None:
+        """A request with no cached response: pending, or given up (a reject)."""
+        st = self.stats.stages[stage]
+        info = self.failures.get(req.key)
+        if info and info[2]:
+            st.given_up += 1
+            attempts, last, _ = info
+            st.failed_reasons[last.reason] = st.failed_reasons.get(last.reason, 0) + 1
+            return Reject(
+                sample_id,
+                req.key,
+                source,
+                scenario,
+                "request_failed",
+                f"{last.reason} after {attempts} attempt(s): {last.message}"[:500],
+            )
+        st.pending += 1
+        st.in_flight += req.key in self.in_flight
+        st.retrying += info is not None
+        return None
+
+    def judge(self, sample: Sample) -> Reject | None:
+        """Checks, then dedup; None means the sample is accepted (and indexed)."""
+        failure = checks.check_sample(sample, self.ctx)
+        has_calls = any(m.get("tool_calls") for m in sample.messages)
+        if has_calls and (failure is None or failure[0] in ARG_CHECKS):
+            self.stats.arg_checked += 1
+            self.stats.arg_passed += failure is None or failure[0] not in ARG_CHECKS
+        if failure:
+            return Reject(
+                sample.id,
+                sample.meta.get("request_key"),
+                sample.source,
+                sample.scenario,
+                failure[0],
+                failure[1],
+                sample.to_json(),
+            )
+        self.stats.dup_candidates += 1
+        first = self.deduper.check_and_add(sample.id, "\n".join(sample.user_texts()))
+        if first is not None:
+            self.stats.duplicates += 1
+            return Reject(
+                sample.id,
+                sample.meta.get("request_key"),
+                sample.source,
+                sample.scenario,
+                "duplicate",
+                f"duplicate of {first}",
+                sample.to_json(),
+            )
+        return None
+
+    def seeds(self) -> Iterator[tuple[Sample | None, Reject | None]]:
+        """Every planned seed: (accepted sample, None), (None, reject) or (None, None) pending."""
+        st = self.stats.stages["seed"]
+        for spec, req in seed_requests(self.config, self.toolset):
+            st.planned += 1
+            cached = self.cache.get(req.key)
+            if cached is None:
+                yield None, self.missing("seed", req, "seed", spec.scenario, req.key[4:20])
+                continue
+            st.cached += 1
+            sample, meta, failure = parse.parse_seed(
+                spec, req.key, cached, self.toolset, self.config
+            )
+            self._usage(meta)
+            if failure or sample is None:
+                check, reason = failure or ("parse", "no sample")
+                yield None, Reject(req.key[4:20], req.key, "seed", spec.scenario, check, reason)
+                continue
+            st.parsed += 1
+            st.samples += 1
+            yield (sample, None) if (rej := self.judge(sample)) is None else (None, rej)
+
+    def paraphrases(self, seed: Sample) -> tuple[Request | None, list[Sample], list[Reject]]:
+        """The paraphrase request of an accepted seed and what its response yields."""
+        if self.config.paraphrases_per_seed <= 0:
+            return None, [], []
+        st = self.stats.stages["paraphrase"]
+        user = seed.user_texts()[0] if seed.user_texts() else ""
+        req = paraphrase_request(user, parse.argument_values(seed), self.config)
+        st.planned += 1
+        cached = self.cache.get(req.key)
+        if cached is None:
+            rej = self.missing("paraphrase", req, "paraphrase", seed.scenario, req.key[4:20] + "-p")
+            return req, [], [rej] if rej else []
+        st.cached += 1
+        samples, meta, failure = parse.parse_paraphrases(seed, req.key, cached)
+        self._usage(meta)
+        if failure:
+            return (
+                req,
+                [],
+                [
+                    Reject(
+                        req.key[4:20] + "-p",
+                        req.key,
+                        "paraphrase",
+                        seed.scenario,
+                        failure[0],
+                        failure[1],
+                    )
+                ],
+            )
+        st.parsed += 1
+        st.samples += len(samples)
+        kept, rejects = [], []
+        for sample in samples:
+            rej = self.judge(sample)
+            if rej is None:
+                kept.append(sample)
+            else:
+                rejects.append(rej)
+        return req, kept, rejects
+
+
+def paraphrase_requests(
+    config: Config, toolset: ToolSet, cache: ResponseCache
+) -> Iterator[Request]:
+    """The paraphrase stage for prepare: one request per accepted seed."""
+    if config.paraphrases_per_seed <= 0 or len(cache) == 0:
+        return
+    state = State(config.paths.batches)
+    builder = Builder(config, toolset, cache, state.failure_summary(config.engine.max_attempts))
+    for sample, _ in builder.seeds():
+        if sample is not None:
+            user = sample.user_texts()[0] if sample.user_texts() else ""
+            yield paraphrase_request(user, parse.argument_values(sample), config)
+
+
+@contextlib.contextmanager
+def _spool(folder: Path) -> Iterator[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f".spool-{os.getpid()}.jsonl"
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _read(path: Path) -> Iterator[dict[str, Any]]:
+    with open(path, "rb") as fh:
+        for line in fh:
+            yield orjson.loads(line)
+
+
+def _real_scenario(messages: list[dict[str, Any]]) -> str:
+    calls = [m for m in messages if m.get("tool_calls")]
+    if not calls:
+        return "no_tool"
+    return "parallel" if any(len(m["tool_calls"]) > 1 for m in calls) else "standard"
+
+
+def real_samples(paths: tuple[Path, ...]) -> Iterator[Sample]:
+    """Curated conversations (dataset records or OpenAI fine-tuning lines)."""
+    for path in paths:
+        if not path.is_file():
+            raise InputError("real data file not found", path=path)
+        with open(path, "rb") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    data = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    raise InputError(
+                        f"not a JSON line ({exc})", path=path, where=f"line {n}"
+                    ) from None
+                messages = data.get("messages") if isinstance(data, dict) else None
+                if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+                    raise InputError(
+                        "expected an object with a 'messages' list", path=path, where=f"line {n}"
+                    )
+                digest = hashlib.sha256(orjson.dumps(messages, option=orjson.OPT_SORT_KEYS))
+                meta = {
+                    "request_key": None,
+                    "parent": None,
+                    "file": path.name,
+                    "line": n,
+                    **(data.get("meta") or {}),
+                }
+                yield Sample(
+                    str(data.get("id") or "real-" + digest.hexdigest()[:16]),
+                    "real",
+                    str(data.get("scenario") or _real_scenario(messages)),
+                    messages,
+                    list(data.get("tools") or []),
+                    meta,
+                )
+
+
+@dataclass(slots=True)
+class BuildResult:
+    stats: Stats
+    dataset: Path
+    rejects: Path
+    report: list[Path] = field(default_factory=list)
+    kept: dict[str, int] = field(default_factory=dict)  # by source
+    dropped_cache_entries: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.kept.values())
+
+
+class _Spool:
+    """Accepted samples on disk, addressed by offset, so memory stays flat."""
+
+    def __init__(self, fh: Any) -> None:
+        self.fh = fh
+
+    def put(self, sample: Sample) -> int:
+        self.fh.seek(0, os.SEEK_END)
+        offset = self.fh.tell()
+        self.fh.write(orjson.dumps(sample.to_json()) + b"\n")
+        return offset
+
+    def get(self, offset: int) -> bytes:
+        self.fh.seek(offset)
+        return self.fh.readline()
+
+
+def build(config: Config, toolset: ToolSet | None = None, *, write: bool = True) -> BuildResult:
+    """Rebuild out/dataset.jsonl, out/rejects.jsonl and the report from the cache.
+
+    With ``write=False`` nothing is written (status uses it for its counts).
+    """
+    toolset = toolset or load_tools(config.paths.tools)
+    out = config.paths.out
+    state = State(config.paths.batches)
+    failures = state.failure_summary(config.engine.max_attempts)
+    result = BuildResult(Stats(), out / "dataset.jsonl", out / "rejects.jsonl")
+    with (
+        ResponseCache(config.paths.cache) as cache,
+        _spool(out) as spool_path,
+        open(spool_path, "w+b") as spool_fh,
+        atomic_writer(result.rejects) if write else open(os.devnull, "wb") as rej_fh,
+    ):
+        b = Builder(config, toolset, cache, failures, in_flight_keys(state))
+        result.stats = stats = b.stats
+        spool = _Spool(spool_fh)
+
+        def reject(rej: Reject) -> None:
+            stats.rejects[rej.check] = stats.rejects.get(rej.check, 0) + 1
+            stats.stages.get(rej.source, stats.stages["seed"]).rejected += rej.source != "real"
+            rej_fh.write(orjson.dumps(rej.to_json()) + b"\n")
+
+        keep: list[tuple[str, int, str]] = []  # (id, offset, source) of what goes in
+        base_counts: dict[str, int] = {}  # non-synthetic kept samples per scenario
+        for sample in real_samples(config.real):
+            if (rej := b.judge(sample)) is not None:
+                reject(rej)
+                continue
+            keep.append((sample.id, spool.put(sample), "real"))
+            base_counts[sample.scenario] = base_counts.get(sample.scenario, 0) + 1
+        seeds: list[int] = []
+        for sample, rej in progress.track(b.seeds(), "checking seeds", length=config.seeds):
+            if rej is not None:
+                reject(rej)
+            elif sample is not None:
+                offset = spool.put(sample)
+                keep.append((sample.id, offset, "seed"))
+                seeds.append(offset)
+                base_counts[sample.scenario] = base_counts.get(sample.scenario, 0) + 1
+        candidates: list[merge.Candidate] = []
+        offsets: dict[str, int] = {}
+        for offset in progress.track(seeds, "checking paraphrases"):
+            seed = Sample.from_json(orjson.loads(spool.get(offset)))
+            _, kept, rejects = b.paraphrases(seed)
+            for rej in rejects:
+                reject(rej)
+            candidates.extend(
+                merge.candidates(
+                    seed.id,
+                    "\n".join(seed.user_texts()),
+                    [(p.id, p.scenario, "\n".join(p.user_texts())) for p in kept],
+                )
+            )
+            for sample in kept:
+                offsets[sample.id] = spool.put(sample)
+        chosen = set(merge.select(candidates, base_counts, config.synthetic_cap))
+        for cand in candidates:
+            if cand.id in chosen:
+                keep.append((cand.id, offsets[cand.id], "paraphrase"))
+            else:
+                data = orjson.loads(spool.get(offsets[cand.id]))
+                reject(
+                    Reject(
+                        cand.id,
+                        data["meta"].get("request_key"),
+                        "paraphrase",
+                        cand.scenario,
+                        "synthetic_cap",
+                        f"over the synthetic cap of {config.synthetic_cap:g}",
+                        data,
+                    )
+                )
+        keep.sort()
+        with atomic_writer(result.dataset) if write else open(os.devnull, "wb") as fh:
+            for _, offset, source in keep:
+                line = spool.get(offset)
+                fh.write(line)
+                result.kept[source] = result.kept.get(source, 0) + 1
+                data = orjson.loads(line)
+                tool = (data.get("meta") or {}).get("tool")
+                slot = (data["scenario"], tool, source)
+                stats.kept[slot] = stats.kept.get(slot, 0) + 1
+                if source != "real":
+                    stats.stages[source].accepted += 1
+        result.dropped_cache_entries = list(cache.dropped)
+    if write:
+        result.report = write_report(out, stats, config)
+    return result

@@ -1,0 +1,70 @@
+"""run: prepare -> submit --wait -> collect, both stages, until nothing is left to send.
+
+Each round sends whatever is pending: first the seeds, then paraphrases of the
+seeds that passed, then any request whose earlier attempt failed (up to
+``max_attempts``). A round that finds nothing to write, submit or collect ends
+the loop, so a second ``run`` with nothing changed sends nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import build
+from .collect import CollectResult, collect_batches
+from .config import Config
+from .engine import open_engine
+from .prepare import PrepareResult, prepare
+from .submit import SubmitResult, submit
+from .tools import load_tools
+
+MAX_ROUNDS = 50
+
+
+@dataclass(slots=True)
+class Round:
+    prepared: PrepareResult
+    submitted: SubmitResult
+    collected: CollectResult
+
+
+@dataclass(slots=True)
+class RunResult:
+    rounds: list[Round] = field(default_factory=list)
+    built: build.BuildResult | None = None
+    finished: bool = False  # False when MAX_ROUNDS stopped it
+
+    @property
+    def sent(self) -> int:
+        return sum(r.prepared.written for r in self.rounds)
+
+
+def collect(config: Config) -> tuple[CollectResult, build.BuildResult]:
+    """Ingest finished batches, then rebuild the dataset and report."""
+    with open_engine(config) as engine:
+        result = collect_batches(config, engine)
+    return result, build.build(config)
+
+
+def run(
+    config: Config, *, poll_interval: float | None = None, max_rounds: int = MAX_ROUNDS
+) -> RunResult:
+    toolset = load_tools(config.paths.tools)
+    result = RunResult()
+    with open_engine(config) as engine:
+        for _ in range(max_rounds):
+            prepared = prepare(config, toolset)
+            submitted = submit(config, engine, wait_for=True, poll_interval=poll_interval)
+            collected = collect_batches(config, engine)
+            result.rounds.append(Round(prepared, submitted, collected))
+            if not (
+                prepared.written
+                or submitted.submitted
+                or submitted.resumed
+                or collected.batches
+                or collected.waiting
+            ):
+                result.finished = True
+                break
+    result.built = build.build(config, toolset)
+    return result
