@@ -196,19 +196,21 @@ def submit(ctx: click.Context, wait_for: bool, poll_interval: float | None) -> N
 
 
 @cli.command()
+@click.option("--import", "import_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also ingest a Batch output/error file obtained by hand.")
 @click.pass_context
 @handle_errors
-def collect(ctx: click.Context) -> None:
+def collect(ctx: click.Context, import_path: Path | None) -> None:
     """Bring finished batches into the cache, then build the dataset and report.
 
-    Reads: batches/, the Batch output and error files, cache/.
+    Reads: batches/, the Batch output and error files (or --import FILE), cache/.
     Writes: cache/, batches/failures/, out/dataset.jsonl, out/rejects.jsonl, out/report.md.
     """
     from .display import collect_summary
     from .run import collect as do_collect
 
     config = load_config(ctx)
-    click.echo(collect_summary(*do_collect(config), config))
+    click.echo(collect_summary(*do_collect(config, import_path=import_path), config))
 
 
 @cli.command()

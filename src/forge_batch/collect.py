@@ -48,6 +48,7 @@ class Ingested:
 class CollectResult:
     batches: list[Ingested] = field(default_factory=list)
     waiting: int = 0  # batches still running
+    imported: Imported | None = None
 
 
 def iter_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -167,3 +168,45 @@ def collect_batches(config: Config, engine: Engine) -> CollectResult:
                 else:
                     out.waiting += 1
     return out
+
+
+@dataclass(slots=True)
+class Imported:
+    path: Path
+    cached: int = 0
+    failed: int = 0
+    unknown: int = 0  # custom_ids this project never sent
+
+
+def import_file(config: Config, path: Path) -> Imported:
+    """Ingest a Batch output or error file obtained by hand (e.g. from a dashboard).
+
+    The whole file is validated before anything is written: a malformed line
+    is an InputError naming the line, and the cache stays as it was. Lines are
+    matched by custom_id to the requests this project wrote into shards.
+    """
+    if not path.is_file():
+        raise InputError("file not found", path=path)
+    records = list(iter_lines(path))  # validate everything first
+    result = Imported(path)
+    with project_lock(config.paths.batches):
+        state = State(config.paths.batches)
+        sent: set[str] = set()
+        for info in state.manifest:
+            shard = state.folder / info.file
+            if shard.exists():
+                sent.update(read_keys(shard))
+        good: list[tuple[str, dict[str, Any], str | None]] = []
+        for _, record in records:
+            key = record["custom_id"]
+            if key not in sent:
+                result.unknown += 1
+                continue
+            body, _ = classify(record)
+            if body is not None:
+                good.append((key, body, f"import:{path.name}"))
+            else:
+                result.failed += 1
+        with ResponseCache(config.paths.cache) as cache:
+            result.cached = cache.put_many(good)
+    return result

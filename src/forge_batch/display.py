@@ -123,6 +123,10 @@ def collect_summary(collected: CollectResult, built: BuildResult, config: Config
             f"{b.file} ({b.batch_id}, {b.status}): {b.cached} cached, {b.failed} failed"
             + (f" ({reasons})" if reasons else "")
         )
+    if collected.imported is not None:
+        imp = collected.imported
+        out.append(f"imported {imp.path.name}: {imp.cached} cached, {imp.failed} failed, "
+                   f"{imp.unknown} not sent by this project")
     if collected.waiting:
         out.append(f"{collected.waiting} batch(es) still running; collect again later")
     if not collected.batches and not collected.waiting:

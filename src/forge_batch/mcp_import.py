@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import shlex
-import sys
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import anyio
 import orjson
@@ -14,7 +14,7 @@ from .errors import ToolsError
 from .fsio import atomic_write
 
 
-async def _list_tools(command: list[str], timeout: float) -> list[dict[str, Any]]:
+async def _list_tools(command: list[str], timeout: float, errlog: TextIO) -> list[dict[str, Any]]:
     from mcp.client.session import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
@@ -22,7 +22,7 @@ async def _list_tools(command: list[str], timeout: float) -> list[dict[str, Any]
     tools: list[dict[str, Any]] = []
     with anyio.fail_after(timeout):
         async with (
-            stdio_client(params, errlog=sys.stderr) as streams,
+            stdio_client(params, errlog=errlog) as streams,
             ClientSession(streams[0], streams[1]) as session,
         ):
             await session.initialize()
@@ -41,6 +41,12 @@ async def _list_tools(command: list[str], timeout: float) -> list[dict[str, Any]
     return tools
 
 
+def _tail(errlog: TextIO) -> str:
+    errlog.seek(0)
+    lines = [line.strip() for line in errlog.read().splitlines() if line.strip()]
+    return f" (server said: {lines[-1][:200]})" if lines else ""
+
+
 def _page(cursor: str) -> Any:
     import mcp_types
 
@@ -52,13 +58,20 @@ def import_tools(server: str, out: Path, timeout: float = 120.0) -> int:
     command = shlex.split(server)
     if not command:
         raise ToolsError("--server is empty; give the command that starts the MCP server")
-    try:
-        tools = anyio.run(_list_tools, command, timeout)
-    except TimeoutError:
-        raise ToolsError(f"no tools/list answer within {timeout:g}s", where=server) from None
-    except FileNotFoundError:
-        raise ToolsError(f"command not found: {command[0]}", where=server) from None
-    except Exception as exc:  # the SDK raises many kinds; all mean "could not import"
-        raise ToolsError(f"MCP server failed: {type(exc).__name__}: {exc}", where=server) from None
+    # The server's stderr (banners, npm notices) goes to a temporary file: it is
+    # shown only when the import fails, as the reason's last line.
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errlog:
+        try:
+            tools = anyio.run(_list_tools, command, timeout, errlog)
+        except TimeoutError:
+            raise ToolsError(
+                f"no tools/list answer within {timeout:g}s{_tail(errlog)}", where=server
+            ) from None
+        except FileNotFoundError:
+            raise ToolsError(f"command not found: {command[0]}", where=server) from None
+        except Exception as exc:  # the SDK raises many kinds; all mean "could not import"
+            raise ToolsError(
+                f"MCP server failed: {type(exc).__name__}: {exc}{_tail(errlog)}", where=server
+            ) from None
     atomic_write(out, orjson.dumps({"tools": tools}, option=orjson.OPT_INDENT_2) + b"\n")
     return len(tools)

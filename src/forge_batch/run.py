@@ -9,13 +9,15 @@ the loop, so a second ``run`` with nothing changed sends nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import build
-from .collect import CollectResult, collect_batches
+from .collect import CollectResult, collect_batches, import_file
 from .config import Config
 from .engine import open_engine
+from .ledger import State, project_lock
 from .prepare import PrepareResult, prepare
-from .submit import SubmitResult, submit
+from .submit import SubmitResult, submit, wait
 from .tools import load_tools
 
 MAX_ROUNDS = 50
@@ -39,10 +41,22 @@ class RunResult:
         return sum(r.prepared.written for r in self.rounds)
 
 
-def collect(config: Config) -> tuple[CollectResult, build.BuildResult]:
-    """Ingest finished batches, then rebuild the dataset and report."""
+def collect(config: Config, *, import_path: Path | None = None,
+            ) -> tuple[CollectResult, build.BuildResult]:
+    """Ingest finished batches (and an imported file), then rebuild the dataset.
+
+    With the local engine, batches only progress while its server runs, so
+    collect waits for the ones in flight instead of leaving them behind.
+    """
+    if import_path is not None:
+        imported = import_file(config, import_path)
     with open_engine(config) as engine:
+        if config.engine.kind == "local":
+            with project_lock(config.paths.batches):
+                wait(State(config.paths.batches), engine, config.engine.poll_interval)
         result = collect_batches(config, engine)
+    if import_path is not None:
+        result.imported = imported
     return result, build.build(config)
 
 
