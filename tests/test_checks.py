@@ -714,3 +714,85 @@ def test_checks_run_on_their_own_without_crashing() -> None:
     ctx = CheckContext.build()
     for _name, fn in checks.CHECKS:
         fn(bad, ctx)  # later checks skip calls the earlier ones reject
+
+
+def test_undeclared_arguments_pass_when_the_schema_allows_them() -> None:
+    for params in (
+        {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "additionalProperties": True,
+        },
+        {"type": "object", "properties": {"city": {"type": "string"}}, "additionalProperties": {}},
+        {"type": "object"},  # declares nothing: free-form
+    ):
+        s = sample(
+            exchange(
+                "Weather in Paris, France?",
+                "get_weather",
+                {"city": "Paris", "country": "France"},
+                "{}",
+                "Sunny in Paris.",
+            ),
+            tools=[tool("get_weather", params)],
+        )
+        assert failure(s) is None, params
+    # properties declared, additionalProperties absent: closed (as BFCL judges)
+    s = sample(
+        exchange(
+            "Weather in Paris, France?",
+            "get_weather",
+            {"city": "Paris", "country": "France"},
+            "{}",
+            "Sunny in Paris.",
+        ),
+        tools=[tool("get_weather", {"type": "object", "properties": {"city": {"type": "string"}}})],
+    )
+    assert failure(s) == ("unknown_args", "call 0 (get_weather): unknown argument 'country'")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm sorry, but I can't assist with that request.",
+        "I cannot help with this.",
+        "Sorry, I won't comply.",
+    ],
+)
+def test_refusals_are_caught(text: str) -> None:
+    got = failure(sample([user("Do the thing now."), answer(text)], "no_tool"))
+    assert got is not None and got[0] == "hygiene" and "refusal" in got[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("`json{", "fragment of JSON or code"),
+        ('{"param"', "fragment of JSON or code"),
+        ("{{+2018-315}},", "fragment of JSON or code"),
+    ],
+)
+def test_small_model_fragments_are_not_prose(text: str, fragment: str) -> None:
+    assert fragment in (checks.garbage(text) or "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "```python\nprint(1)\n```\nwhy does this code fail for me?",
+        "[1, 2] is what I got back, is that right?",
+        "Hi",
+        "OK",
+        "iPhone is great",
+    ],
+)
+def test_prose_that_starts_oddly_is_kept(text: str) -> None:
+    assert checks.garbage(text) is None and checks.identifier_only(text) is None
+
+
+def test_an_identifier_is_not_a_reply() -> None:
+    s = sample([user("What can you do?"), answer("read_graph")], "no_tool")
+    assert failure(s) == (
+        "hygiene",
+        "message 1 (assistant): an identifier ('read_graph') where a reply is expected",
+    )

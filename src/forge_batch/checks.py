@@ -419,7 +419,8 @@ _TEMPLATE_TOKEN = re.compile(r"<\|[a-z_]{2,20}\|>|</?tool_call>|</?tool_response
 _REFUSAL = re.compile(
     r"\bas an ai (?:language )?model\b"
     r"|\bi (?:can't|cannot|can not|won't|am unable to|'m unable to|am not able to|'m not able to)"
-    r" (?:help|assist)(?: you)? with (?:that|this|your request|this request|that request)(?:\s*[.!]|\s*$)"
+    r" (?:help|assist)(?: you)? with (?:that|this|your request|this request|that request)"
+    r"(?:\s*[.!]|\s*$)"
     r"|\bi (?:can't|cannot|won't) comply\b|\bi must decline\b"
 )
 _REFUSAL_HINTS = ("as an ai", "help with", "assist with", "assist you with", "comply", "decline")
@@ -449,7 +450,7 @@ def check_hygiene(sample: Sample, ctx: CheckContext) -> str | None:
             continue
         problem = garbage(text)
         if problem is None and is_answer:
-            problem = refusal(text)
+            problem = identifier_only(text) or refusal(text)
         if problem:
             return f"message {i} ({role}): {problem}"
     return None
@@ -496,7 +497,22 @@ def garbage(text: str) -> str | None:
             return "a JSON blob where prose is expected"
         except orjson.JSONDecodeError:
             pass
+    if stripped[:1] in ("{", "[", "`") and len(_PROSE_WORD.findall(stripped)) < 3:
+        return "a fragment of JSON or code where prose is expected"
     return _repetition(stripped) if len(stripped) >= 40 else None
+
+
+# An ordinary word: a letter, then lowercase letters or an apostrophe.
+_PROSE_WORD = re.compile(r"(?<![\w{])[A-Za-z][a-z']+(?![\w}])")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9]*(?:_[A-Za-z0-9]+|[a-z0-9][A-Z][A-Za-z0-9]*)+$")
+
+
+def identifier_only(text: str) -> str | None:
+    """A reply that is just a name like ``read_graph`` or ``SalesEngineer``: not prose."""
+    stripped = text.strip().strip(".!")
+    if _IDENTIFIER.match(stripped):
+        return f"an identifier ({stripped[:40]!r}) where a reply is expected"
+    return None
 
 
 def _unprintable(text: str) -> str | None:
