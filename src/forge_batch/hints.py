@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from functools import lru_cache
 
 PERSONAS = (
     "a nurse finishing a night shift",
@@ -138,6 +139,7 @@ DETAILS = (
 SPACE = len(PERSONAS) * len(STYLES) * len(SETTINGS) * len(DETAILS)
 
 
+@lru_cache(maxsize=65536)
 def _affine(random_seed: int, tool: str, scenario: str) -> tuple[int, int]:
     """Multiplier (coprime to SPACE) and offset of this group's permutation."""
     digest = hashlib.sha256(f"{random_seed}\x00{tool}\x00{scenario}".encode()).digest()

@@ -11,6 +11,7 @@ so the same pending set, in the same order, gives byte-identical shards.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from .errors import InputError
 from .fsio import atomic_writer
 
 ENDPOINT = "/v1/chat/completions"
+FLUSH_BYTES = 1 << 20
 NAME_RE = re.compile(r"^(?P<stage>[a-z_]+)-(?P<n>\d{4,})\.jsonl$")
 
 
@@ -70,8 +72,11 @@ class ShardWriter:
         self._fh: BinaryIO | None = None
         self._lines = self._bytes = 0
         self._hash = hashlib.sha256()
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
 
     def write(self, line: bytes) -> None:
+        """Add one line; lines are buffered and written (and hashed) in blocks."""
         if len(line) > self.max_bytes:
             raise InputError(
                 f"one request is {len(line)} bytes, over the shard limit of {self.max_bytes}",
@@ -83,11 +88,19 @@ class ShardWriter:
             self._finish()
         if self._fh is None:
             self._open()
-        assert self._fh is not None
-        self._fh.write(line)
-        self._hash.update(line)
+        self._pending.append(line)
+        self._pending_bytes += len(line)
+        if self._pending_bytes >= FLUSH_BYTES:
+            self._flush()
         self._lines += 1
         self._bytes += len(line)
+
+    def _flush(self) -> None:
+        if self._pending and self._fh is not None:
+            block = b"".join(self._pending)
+            self._fh.write(block)
+            self._hash.update(block)
+        self._pending, self._pending_bytes = [], 0
 
     def _open(self) -> None:
         name = f"{self.stage}-{self.number:04d}.jsonl"
@@ -99,6 +112,7 @@ class ShardWriter:
 
     def _finish(self) -> None:
         assert self._ctx is not None
+        self._flush()
         self._ctx.__exit__(None, None, None)
         self.shards.append(
             ShardInfo(
@@ -115,9 +129,8 @@ class ShardWriter:
 
     def abort(self) -> None:
         """Drop the shard being written (its temporary file is removed)."""
+        self._pending, self._pending_bytes = [], 0
         if self._ctx is not None:
-            import contextlib
-
             with contextlib.suppress(BaseException):
                 self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
             self._ctx = self._fh = None
