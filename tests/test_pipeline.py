@@ -180,3 +180,37 @@ def test_prompt_text_matches_request_in_shards(make_project: Callable[..., Path]
         for s in plan.iter_seeds(conf, toolset)
     ]
     assert shard_keys(cfg.parent / "batches") == expected
+
+
+def test_every_shard_line_is_valid_batch_input(make_project: Callable[..., Path]) -> None:
+    from strict_rules import line_violations
+
+    for tools in (
+        "mcp-filesystem.tools.json",
+        "openai_tools.json",
+        "bfcl_functions.json",
+        "generator_tools.json",
+    ):
+        cfg = make_project(
+            tools=Path(__file__).parent / "data" / tools, seeds=60, scenarios={"multi_turn": 0.05}
+        )
+        assert invoke(cfg, "prepare").exit_code == 0
+        for path in (cfg.parent / "batches").glob("seed-*.jsonl"):
+            for line in path.read_bytes().splitlines():
+                assert line_violations(line) == [], (tools, line[:120])
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bfcl_functions.json",
+        "generator_tools.json",
+        "mcp-filesystem.tools.json",
+        "openai_tools.json",
+    ],
+)
+def test_tools_check_command(name: str) -> None:
+    path = Path(__file__).parent / "data" / name
+    result = CliRunner().invoke(cli, ["tools", "check", str(path)])
+    assert result.exit_code == 0
+    assert "tool(s) usable" in result.output and "skipped" in result.output
