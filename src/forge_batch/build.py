@@ -28,14 +28,14 @@ import orjson
 from . import checks, dedup, merge, parse, progress
 from .cache import ResponseCache
 from .config import Config
-from .errors import InputError
-from .fsio import atomic_writer
+from .errors import InputError, json_line_problem
+from .fsio import atomic_writer, remove_stale_temps
 from .keyset import KeySet
 from .ledger import Failure, State, in_flight_keys
 from .records import Reject, Sample
 from .report import Stats, write_report
 from .stages import Request, paraphrase_request, seed_requests
-from .tools import ToolSet, load_tools
+from .tools import ToolSet, project_tools
 
 ARG_CHECKS = frozenset({"json", "tool", "required", "unknown_args", "schema"})
 
@@ -229,11 +229,39 @@ def _real_scenario(messages: list[dict[str, Any]]) -> str:
     return "parallel" if any(len(m["tool_calls"]) > 1 for m in calls) else "standard"
 
 
+def _real_problem(data: Any) -> tuple[str, str] | None:
+    """(place, problem) of a real record whose shape the checks cannot judge."""
+    if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
+        return "", "expected an object with a 'messages' list"
+    for i, m in enumerate(data["messages"]):
+        if not isinstance(m, dict):
+            return f"messages[{i}]", f"a message must be an object, got {type(m).__name__}"
+        if not isinstance(m.get("content"), str | None):
+            return f"messages[{i}].content", "must be a string or null (content parts unsupported)"
+        calls = m.get("tool_calls")
+        if calls is not None and not (
+            isinstance(calls, list) and all(isinstance(c, dict) for c in calls)
+        ):
+            return f"messages[{i}].tool_calls", "must be a list of objects"
+    if data.get("meta") is not None and not isinstance(data["meta"], dict):
+        return "meta", f"must be an object, got {type(data['meta']).__name__}"
+    tools = data.get("tools")
+    if tools is not None and not (
+        isinstance(tools, list) and all(isinstance(t, dict) for t in tools)
+    ):
+        return "tools", "must be a list of objects (OpenAI tools)"
+    tool = (data.get("meta") or {}).get("tool")  # the report counts by it
+    if tool is not None and not isinstance(tool, str):
+        return "meta.tool", f"must be a string, got {type(tool).__name__}"
+    return None
+
+
 def real_samples(paths: tuple[Path, ...]) -> Iterator[Sample]:
     """Curated conversations (dataset records or OpenAI fine-tuning lines)."""
     for path in paths:
         if not path.is_file():
-            raise InputError("real data file not found", path=path)
+            what = "is a folder, not a file" if path.is_dir() else "not found"
+            raise InputError(f"real data file {what}", path=path)
         with open(path, "rb") as fh:
             for n, line in enumerate(fh, 1):
                 if not line.strip():
@@ -242,13 +270,13 @@ def real_samples(paths: tuple[Path, ...]) -> Iterator[Sample]:
                     data = orjson.loads(line)
                 except orjson.JSONDecodeError as exc:
                     raise InputError(
-                        f"not a JSON line ({exc})", path=path, where=f"line {n}"
+                        json_line_problem(line, exc), path=path, where=f"line {n}"
                     ) from None
-                messages = data.get("messages") if isinstance(data, dict) else None
-                if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
-                    raise InputError(
-                        "expected an object with a 'messages' list", path=path, where=f"line {n}"
-                    )
+                problem = _real_problem(data)
+                if problem is not None:
+                    place = f"line {n}" + (f" {problem[0]}" if problem[0] else "")
+                    raise InputError(problem[1], path=path, where=place)
+                messages = data["messages"]
                 digest = hashlib.sha256(orjson.dumps(messages, option=orjson.OPT_SORT_KEYS))
                 meta = {
                     "request_key": None,
@@ -265,6 +293,17 @@ def real_samples(paths: tuple[Path, ...]) -> Iterator[Sample]:
                     list(data.get("tools") or []),
                     meta,
                 )
+
+
+def check_real(config: Config) -> None:
+    """Read every ``real`` file through, so a bad one fails before anything is written."""
+    for i, path in enumerate(config.real):
+        try:
+            for _ in real_samples((path,)):
+                pass
+        except InputError as exc:
+            exc.hint = exc.hint or f"listed as real[{i}] in {config.path.name}"
+            raise
 
 
 @dataclass(slots=True)
@@ -303,8 +342,11 @@ def build(config: Config, toolset: ToolSet | None = None, *, write: bool = True)
 
     With ``write=False`` nothing is written (status uses it for its counts).
     """
-    toolset = toolset or load_tools(config.paths.tools)
+    check_real(config)
+    toolset = toolset or project_tools(config)
     out = config.paths.out
+    if write:
+        remove_stale_temps(out)  # a killed build's spool and half-written files
     state = State(config.paths.batches)
     failures = state.failure_summary(config.engine.max_attempts)
     result = BuildResult(Stats(), out / "dataset.jsonl", out / "rejects.jsonl")

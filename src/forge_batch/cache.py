@@ -12,6 +12,7 @@ where the payload is orjson of ``{"body": <chat.completion>, "batch_id": ...}``.
 from __future__ import annotations
 
 import hashlib
+import pickle
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,14 @@ class Cached:
 def encode(body: dict[str, Any], batch_id: str | None) -> bytes:
     payload = orjson.dumps({"body": body, "batch_id": batch_id})
     return MAGIC + hashlib.blake2b(payload, digest_size=DIGEST).digest() + payload
+
+
+def intact(raw: Any) -> bool:
+    """True when ``raw`` is an entry whose checksum matches (what prepare needs to know)."""
+    if not isinstance(raw, bytes) or len(raw) < len(MAGIC) + DIGEST or not raw.startswith(MAGIC):
+        return False
+    digest, payload = raw[len(MAGIC) : len(MAGIC) + DIGEST], raw[len(MAGIC) + DIGEST :]
+    return hashlib.blake2b(payload, digest_size=DIGEST).digest() == digest
 
 
 def decode(raw: Any) -> Cached | None:
@@ -91,6 +100,35 @@ class ResponseCache:
                 f"SELECT key FROM Cache WHERE raw = 1 AND key IN ({marks})", chunk
             ).fetchall()
             found.update(row[0] for row in rows)
+        return found
+
+    def valid_many(self, keys: list[str]) -> set[str]:
+        """Which of ``keys`` hold an intact entry; corrupted ones are dropped.
+
+        prepare classifies with this rather than ``contains_many``: a damaged
+        entry counted as "paid for" would be neither usable nor sent again.
+        Values are read straight from diskcache's table (one query per 500
+        keys) and only their checksum is verified.
+        """
+        found: set[str] = set()
+        disk = self._cache.disk
+        for i in range(0, len(keys), _CHUNK):
+            chunk = keys[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._cache._sql(
+                f"SELECT key, mode, filename, value FROM Cache WHERE raw = 1 AND key IN ({marks})",
+                chunk,
+            ).fetchall()
+            for key, mode, filename, value in rows:
+                try:
+                    raw = disk.fetch(mode, filename, value, False)
+                except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+                    raw = None
+                if intact(raw):
+                    found.add(key)
+                else:
+                    self._cache.delete(key, retry=True)
+                    self.dropped.append(key)
         return found
 
     def get(self, key: str) -> Cached | None:

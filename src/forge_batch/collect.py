@@ -24,7 +24,7 @@ import orjson
 from .cache import ResponseCache
 from .config import Config
 from .engine import Engine
-from .errors import InputError
+from .errors import InputError, json_line_problem
 from .ledger import RETRYABLE_STATUS, TERMINAL, Failure, ShardRecord, State, project_lock
 from .shards import read_keys
 from .submit import refresh
@@ -60,10 +60,16 @@ def iter_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 record = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                raise InputError(f"not a JSON line ({exc})", path=path, where=f"line {n}") from None
-            if not isinstance(record, dict) or not isinstance(record.get("custom_id"), str):
                 raise InputError(
-                    "not a Batch API result line (no custom_id)", path=path, where=f"line {n}"
+                    json_line_problem(line, exc), path=path, where=f"line {n}"
+                ) from None
+            key = record.get("custom_id") if isinstance(record, dict) else None
+            if not isinstance(key, str):
+                why = "no custom_id"
+                if key is not None:
+                    why = f"custom_id must be a string, got {type(key).__name__}"
+                raise InputError(
+                    f"not a Batch API result line ({why})", path=path, where=f"line {n}"
                 )
             yield n, record
 
@@ -188,6 +194,8 @@ def import_file(config: Config, path: Path) -> Imported:
     if not path.is_file():
         raise InputError("file not found", path=path)
     records = list(iter_lines(path))  # validate everything first
+    if not records:
+        raise InputError("no Batch result lines in the file", path=path)
     result = Imported(path)
     with project_lock(config.paths.batches):
         state = State(config.paths.batches)

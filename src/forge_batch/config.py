@@ -179,7 +179,13 @@ class _Reader:
             raise self.fail(key, f"expected a number, got {value!r}")
         if not isinstance(value, kind):
             want = kind.__name__ if isinstance(kind, type) else "number"
-            want = {"str": "a string", "int": "an integer", "bool": "true or false"}.get(want, want)
+            want = {
+                "str": "a string",
+                "int": "an integer",
+                "bool": "true or false",
+                "dict": "a table",
+                "list": "a list",
+            }.get(want, want)
             raise self.fail(key, f"expected {want}, got {type(value).__name__} {value!r}")
         if isinstance(value, float) and not math.isfinite(value):
             raise self.fail(key, f"expected a finite number, got {value!r}")
@@ -274,7 +280,11 @@ def load(path: str | Path) -> Config:
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text (byte {exc.start})", path=path) from None
+        raise ConfigError(
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start}",
+            path=path,
+            where="line {}".format(raw.count(b"\n", 0, exc.start) + 1),
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", path=path) from None
     return from_dict(data, path)

@@ -61,6 +61,8 @@ def prepare_summary(result: PrepareResult, config: Config) -> str:
         )
     if result.replaced:
         out.append(f"replaced {len(result.replaced)} unsubmitted shard(s)")
+    if result.dropped:
+        out.append(f"dropped {len(result.dropped)} corrupted cache entries; requesting them again")
     chars = sum(c.prompt_chars for c in result.stages.values())
     out_cap = sum(c.output_token_cap for c in result.stages.values())
     if result.written:

@@ -138,11 +138,17 @@ class Engine:
         )
 
     def find_batch(self, shard: str, file_id: str | None = None) -> Any | None:
-        """The batch already created for a shard, if any (newest first)."""
+        """The batch already created from this upload, if any (newest first).
+
+        With ``file_id`` only a batch of that very input file counts: a later
+        shard may have the same content (hence the same ``forge_shard``) as one
+        whose batch finished long ago, and adopting that batch would mean the
+        requests are never sent.
+        """
         page = self._call("listing batches", lambda: self.client.batches.list(limit=100))
         for batch in page:
             meta = batch.metadata or {}
-            if meta.get(META_SHARD) == shard or (file_id and batch.input_file_id == file_id):
+            if (batch.input_file_id == file_id) if file_id else meta.get(META_SHARD) == shard:
                 return batch
         return None
 

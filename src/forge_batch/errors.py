@@ -63,3 +63,13 @@ class DiskFullError(ForgeError):
     """A write ran out of space; the partial file was removed."""
 
     exit_code = 1
+
+
+def json_line_problem(line: bytes, exc: ValueError) -> str:
+    """What is wrong with one line of a JSON lines file, in words (for InputError)."""
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"not UTF-8 text: byte 0x{line[bad.start]:02x} at column {bad.start + 1}"
+    msg, col = getattr(exc, "msg", str(exc)), getattr(exc, "colno", None)
+    return f"not a JSON line: {msg}" + (f" at column {col}" if col else "")

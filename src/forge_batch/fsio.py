@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -57,14 +58,36 @@ def atomic_write(path: str | Path, data: bytes) -> None:
         fh.write(data)
 
 
+# Temporary files carry the pid of their writer: "<name>.tmp-<pid>" (atomic_writer),
+# ".spool-<pid>.jsonl" (build), ".download-<pid>.jsonl" (collect).
+_TEMP_RE = re.compile(r"(?:\.tmp-|^\.spool-|^\.download-)(\d+)")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
 def remove_stale_temps(folder: str | Path) -> int:
-    """Delete temporary files a killed process left behind; return how many."""
+    """Delete temporary files a killed process left behind; return how many.
+
+    Only files whose writer is gone: another forge-batch process working
+    beside this one (a status during a collect) keeps its own.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         return 0
     count = 0
     for p in folder.iterdir():
-        if TMP_MARK in p.name and p.is_file():
+        m = _TEMP_RE.search(p.name)
+        if m and p.is_file() and not _alive(int(m.group(1))):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
                 count += 1

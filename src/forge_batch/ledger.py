@@ -4,10 +4,14 @@ Three files under ``batches/``, all written atomically (contracts, versioned):
 
 * ``manifest.json`` (fb-manifest/1): every shard file prepare wrote and that
   still matters: name, stage, model, lines, bytes, sha256.
-* ``ledger.json`` (fb-ledger/1): per shard hash, the submission steps
+* ``ledger.json`` (fb-ledger/1): per shard, the submission steps
   (uploading -> uploaded -> submitted -> collected) with file id, batch id and
   the batch's last known state. It is saved after every step, so a crash
-  anywhere is recovered from it without creating a second batch.
+  anywhere is recovered from it without creating a second batch. A shard is
+  identified by its file name *and* content hash: a later shard may hold the
+  very same lines (one request resent after a failure), and it is a new
+  submission. Entries are keyed by the content hash, or ``<hash>:<file>`` when
+  an earlier shard already holds that key.
 * ``failures/<batch id>.jsonl`` (fb-failure/1): one line per request that came
   back failed from that batch, with its reason; written once, when collected.
 
@@ -120,8 +124,8 @@ class State:
 
     def unsubmitted(self) -> list[ShardInfo]:
         """Shards prepare wrote that no submit has touched (safe to rewrite)."""
-        done = {rec.sha256 for rec in self.ledger.values()}
-        return [s for s in self.manifest if s.sha256 not in done]
+        done = {(rec.file, rec.sha256) for rec in self.ledger.values()}
+        return [s for s in self.manifest if (s.file, s.sha256) not in done]
 
     # -- ledger ----------------------------------------------------------------
     def save_ledger(self) -> None:
@@ -134,8 +138,19 @@ class State:
     def in_flight(self) -> list[ShardRecord]:
         return [r for r in self.ledger.values() if r.state != "collected"]
 
-    def record(self, sha: str) -> ShardRecord | None:
-        return self.ledger.get(sha)
+    def record(self, file: str, sha: str) -> ShardRecord | None:
+        """The entry of shard ``file`` with content ``sha`` (both must match)."""
+        rec = self.ledger.get(sha)
+        if rec is not None and rec.file == file:
+            return rec
+        return next(
+            (r for r in self.ledger.values() if r.file == file and r.sha256 == sha), None
+        )
+
+    def add(self, rec: ShardRecord) -> None:
+        """Enter a new shard; same content as an earlier shard gets its own key."""
+        key = rec.sha256 if rec.sha256 not in self.ledger else f"{rec.sha256}:{rec.file}"
+        self.ledger[key] = rec
 
     # -- failures --------------------------------------------------------------
     def write_failures(self, batch_id: str, failures: list[Failure]) -> None:

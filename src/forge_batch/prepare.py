@@ -1,6 +1,7 @@
 """prepare: render every planned request, write the ones not yet paid for into shards.
 
-A request is skipped when its key is in the cache (paid for), in a shard that
+A request is skipped when its key is in the cache (paid for; an entry whose
+checksum fails is dropped and counts as pending), in a shard that
 was submitted and not yet collected (in flight), or given up after its failed
 attempts; everything else is pending and goes into ``<stage>-NNNN.jsonl``.
 Shards written earlier but never submitted are rewritten from scratch, so the
@@ -22,7 +23,7 @@ from .keyset import KeySet
 from .ledger import State, in_flight_keys, project_lock
 from .shards import ShardInfo, ShardWriter, shard_number
 from .stages import STAGES, Request, seed_requests
-from .tools import ToolSet, load_tools
+from .tools import ToolSet, project_tools
 
 CHUNK = 2048
 
@@ -43,6 +44,7 @@ class PrepareResult:
     stages: dict[str, StageCounts] = field(default_factory=dict)
     shards: list[ShardInfo] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)  # unsubmitted shards rewritten
+    dropped: list[str] = field(default_factory=list)  # corrupted cache entries (now pending)
 
     @property
     def written(self) -> int:
@@ -68,7 +70,7 @@ def write_stage(
 
     for chunk in _chunks(requests, CHUNK):
         batch_keys = [r.key for r in chunk]
-        cached = cache.contains_many(batch_keys)
+        cached = cache.valid_many(batch_keys)  # a corrupted entry is dropped: pending
         flying = in_flight.contains_many(batch_keys)
         dropped = given_up.contains_many(batch_keys)
         for req, fly, gone in zip(chunk, flying, dropped, strict=True):
@@ -119,7 +121,8 @@ def stage_requests(
 
 def prepare(config: Config, toolset: ToolSet | None = None) -> PrepareResult:
     """Write shards for every pending request of every stage."""
-    toolset = toolset or load_tools(config.paths.tools)
+    toolset = toolset or project_tools(config)
+    build.check_real(config)  # collect reads them; a bad one should stop us before we send
     folder = config.paths.batches
     result = PrepareResult()
     with project_lock(folder):
@@ -154,6 +157,7 @@ def prepare(config: Config, toolset: ToolSet | None = None) -> PrepareResult:
                     writer.abort()
                     raise
                 result.shards.extend(writer.close())
+            result.dropped = list(cache.dropped)
         state.manifest.extend(result.shards)
         state.save_manifest()
     return result

@@ -18,7 +18,7 @@ from .engine import open_engine
 from .ledger import State, project_lock
 from .prepare import PrepareResult, prepare
 from .submit import SubmitResult, submit, wait
-from .tools import load_tools
+from .tools import project_tools
 
 MAX_ROUNDS = 50
 
@@ -48,6 +48,8 @@ def collect(config: Config, *, import_path: Path | None = None,
     With the local engine, batches only progress while its server runs, so
     collect waits for the ones in flight instead of leaving them behind.
     """
+    toolset = project_tools(config)  # bad inputs fail before anything is touched
+    build.check_real(config)
     if import_path is not None:
         imported = import_file(config, import_path)
     with open_engine(config) as engine:
@@ -57,13 +59,14 @@ def collect(config: Config, *, import_path: Path | None = None,
         result = collect_batches(config, engine)
     if import_path is not None:
         result.imported = imported
-    return result, build.build(config)
+    return result, build.build(config, toolset)
 
 
 def run(
     config: Config, *, poll_interval: float | None = None, max_rounds: int = MAX_ROUNDS
 ) -> RunResult:
-    toolset = load_tools(config.paths.tools)
+    toolset = project_tools(config)
+    build.check_real(config)
     result = RunResult()
     with open_engine(config) as engine:
         for _ in range(max_rounds):

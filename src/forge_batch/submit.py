@@ -48,7 +48,7 @@ def submit_shards(state: State, engine: Engine) -> SubmitResult:
     """Upload and create a batch for every shard of the manifest not yet submitted."""
     result = SubmitResult()
     for info in state.manifest:
-        rec = state.record(info.sha256)
+        rec = state.record(info.file, info.sha256)
         if rec is not None and rec.state in ("submitted", "collected"):
             continue
         path = state.folder / info.file
@@ -69,7 +69,7 @@ def submit_shards(state: State, engine: Engine) -> SubmitResult:
                 info.bytes,
                 upload_name=f"{path.stem}-{info.sha256[:12]}.jsonl",
             )
-            state.ledger[info.sha256] = rec
+            state.add(rec)
             state.save_ledger()  # intent first: a crash from here on is resumable
         if rec.state == "uploading":
             found = engine.find_file(rec.upload_name, rec.bytes) if resumed else None

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import orjson
@@ -26,9 +26,18 @@ import orjson
 from . import strict
 from .errors import ToolsError
 
+if TYPE_CHECKING:
+    from .config import Config
+
 NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_DESCRIPTION = 8192
+# Deeper JSON than this is refused: no real tool schema comes close, and the
+# recursive code downstream (schema checks, strict conversion) must never hit
+# Python's recursion limit on a hostile file.
+MAX_DEPTH = 64
+_TOO_DEEP = object()
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 ONE_LINE = 160
 
 # Type names seen in BFCL and Generator files -> JSON Schema.
@@ -110,29 +119,65 @@ class ToolSet:
         self.by_name.update({t.export_name: t for t in self.tools})
 
 
+def _too_deep(text: str) -> str | None:
+    """'line L column C' where brackets nest deeper than MAX_DEPTH (strings skipped)."""
+    depth = 0
+    for m in _TOKENS.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                pos = m.start()
+                line, column = text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
+                return f"line {line} column {column}"
+        elif c in "]}":
+            depth -= 1
+    return None
+
+
 def read_json_file(path: Path, what: str = "tools file") -> Any:
     """Parse a JSON (or JSON lines) file with errors that name the place."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
         raise ToolsError(f"{what} not found", path=path) from None
+    if path.is_dir():
+        raise ToolsError(f"{what} is a folder, not a file", path=path)
     if size > MAX_FILE_BYTES:
         raise ToolsError(f"{what} is {size} bytes; the limit is {MAX_FILE_BYTES}", path=path)
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ToolsError(f"cannot read {what}: {exc.strerror}", path=path) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ToolsError(
-            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start}", path=path
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start}",
+            path=path,
+            where="line {}".format(raw.count(b"\n", 0, exc.start) + 1),
         ) from None
     if not text.strip():
         raise ToolsError(f"{what} is empty", path=path)
+    try:
+        data = _parse_json(text, path)
+    except RecursionError:  # far deeper than MAX_DEPTH; the scan below says where
+        data = _TOO_DEEP
+    # Scanned only once the text parsed, so every string in it is terminated.
+    deep = _too_deep(text)
+    if deep or data is _TOO_DEEP:
+        raise ToolsError(f"JSON nested deeper than {MAX_DEPTH} levels", path=path, where=deep)
+    return data
+
+
+def _parse_json(text: str, path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as first:
         if first.msg == "Extra data":  # JSON lines
             items = []
-            for n, line in enumerate(text.splitlines(), 1):
+            # split("\n"), not splitlines(): U+2028 and friends are legal inside strings
+            for n, line in enumerate(text.split("\n"), 1):
                 if line.strip():
                     try:
                         items.append(json.loads(line))
@@ -175,6 +220,7 @@ def _items(data: Any, path: Path) -> Iterator[tuple[str, Any]]:
     raise ToolsError(
         f"expected a JSON object with 'tools' or a list of tools, got {type(data).__name__}",
         path=path,
+        where="(root)",
     )
 
 
@@ -237,6 +283,15 @@ def _normalize(raw: Any, where: str) -> tuple[str, str, str, dict, dict | None]:
         )
     output = None
     if "inputSchema" in raw:
+        bad = None if isinstance(raw["inputSchema"], dict) else "inputSchema"
+    else:  # a list is the Generator format
+        bad = None if isinstance(raw.get("parameters", {}), dict | list) else "parameters"
+    if bad:
+        raise ToolsError(
+            f"'{bad}' must be a JSON object, got {type(raw[bad]).__name__}",
+            where=f"{where}.{bad}",
+        )
+    if "inputSchema" in raw:
         params = raw["inputSchema"]
         output = raw.get("outputSchema")
     elif isinstance(raw.get("parameters"), list):
@@ -297,6 +352,22 @@ def parse_tools(data: Any, path: Path) -> ToolSet:
     taken: set[str] = set()
     for where, raw in _items(data, path):
         try:
+            orjson.dumps(raw)  # what prompts and request keys will do with it
+        except orjson.JSONEncodeError as exc:
+            hint = (
+                "a lone \\ud800-\\udfff escape"
+                if "surrogate" in str(exc)
+                else "JSON APIs take integers of at most 64 bits"
+                if "Integer" in str(exc)
+                else None
+            )
+            raise ToolsError(
+                f"holds a value that cannot be sent as JSON: {exc}",
+                path=path,
+                where=where,
+                hint=hint,
+            ) from None
+        try:
             fmt, name, desc, params, output = _normalize(raw, where)
         except ToolsError as exc:
             exc.path = str(path)
@@ -349,12 +420,22 @@ def load_tools(path: str | Path, *, require: bool = True) -> ToolSet:
         if toolset.skipped:
             first = toolset.skipped[0]
             raise ToolsError(
-                f"no usable tool: {first.name!r} skipped: {first.reason}",
+                f"no usable tool ({len(toolset.skipped)} skipped); {first.name!r}: {first.reason}",
                 path=path,
                 where=first.where,
             )
         raise ToolsError("no tools in the file", path=path)
     return toolset
+
+
+def project_tools(config: Config) -> ToolSet:
+    """The tools file forge.toml names; when it is missing, say which key named it."""
+    try:
+        return load_tools(config.paths.tools)
+    except ToolsError as exc:
+        if not config.paths.tools.is_file():
+            exc.hint = exc.hint or f"named by 'tools' in {config.path}"
+        raise
 
 
 def fingerprint(tool: Tool) -> bytes:
