@@ -214,3 +214,18 @@ def test_tools_check_command(name: str) -> None:
     result = CliRunner().invoke(cli, ["tools", "check", str(path)])
     assert result.exit_code == 0
     assert "tool(s) usable" in result.output and "skipped" in result.output
+
+
+def test_status_writes_nothing(make_project: Callable[..., Path]) -> None:
+    cfg = make_project(seeds=4)
+
+    def snapshot() -> dict[str, float]:
+        return {str(p): p.stat().st_mtime for p in cfg.parent.rglob("*")}
+
+    before = snapshot()
+    assert invoke(cfg, "status").exit_code == 0
+    assert snapshot() == before
+    assert invoke(cfg, "run").exit_code == 0
+    before = snapshot()
+    assert invoke(cfg, "status", "--json").exit_code == 0
+    assert snapshot() == before

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any
 import orjson
 
 from . import checks, dedup, merge, parse, progress
-from .cache import ResponseCache
+from .cache import ReadOnlyCache, ResponseCache
 from .config import Config
 from .errors import InputError, json_line_problem
 from .fsio import atomic_writer, remove_stale_temps
@@ -206,7 +207,12 @@ def paraphrase_requests(
 
 
 @contextlib.contextmanager
-def _spool(folder: Path) -> Iterator[Path]:
+def _spool(folder: Path | None) -> Iterator[Path]:
+    """A scratch file for accepted samples: in ``folder``, or a temp dir when None."""
+    if folder is None:
+        with tempfile.TemporaryDirectory(prefix="forge-batch-") as tmp:
+            yield Path(tmp) / "spool.jsonl"
+        return
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f".spool-{os.getpid()}.jsonl"
     try:
@@ -214,12 +220,6 @@ def _spool(folder: Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-
-
-def _read(path: Path) -> Iterator[dict[str, Any]]:
-    with open(path, "rb") as fh:
-        for line in fh:
-            yield orjson.loads(line)
 
 
 def _real_scenario(messages: list[dict[str, Any]]) -> str:
@@ -351,8 +351,8 @@ def build(config: Config, toolset: ToolSet | None = None, *, write: bool = True)
     failures = state.failure_summary(config.engine.max_attempts)
     result = BuildResult(Stats(), out / "dataset.jsonl", out / "rejects.jsonl")
     with (
-        ResponseCache(config.paths.cache) as cache,
-        _spool(out) as spool_path,
+        ResponseCache(config.paths.cache) if write else ReadOnlyCache(config.paths.cache) as cache,
+        _spool(out if write else None) as spool_path,
         open(spool_path, "w+b") as spool_fh,
         atomic_writer(result.rejects) if write else open(os.devnull, "wb") as rej_fh,
     ):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,3 +158,75 @@ class ResponseCache:
 
     def iterkeys(self) -> Iterator[str]:
         return (k for k in self._cache.iterkeys() if isinstance(k, str))
+
+
+class ReadOnlyCache:
+    """The cache's read side without touching its files (for status).
+
+    diskcache writes its settings table whenever it opens; this reads the same
+    SQLite table through a read-only connection instead, and values kept in
+    files through diskcache's own Disk reader. A missing folder reads as empty.
+    A corrupted entry reads as missing (it is dropped by the next write-mode open).
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.dropped: list[str] = []
+        db = self.folder / "cache.db"
+        # With no WAL file present the database is complete on disk: open it as
+        # immutable, so SQLite creates no -wal/-shm files. While another process
+        # writes (a WAL exists), read through the WAL like any other reader.
+        wal = db.with_name(db.name + "-wal").exists()
+        uri = f"file:{db}?mode=ro" + ("" if wal else "&immutable=1")
+        self._con = (
+            sqlite3.connect(uri, uri=True, check_same_thread=False) if db.exists() else None
+        )
+        self._disk = diskcache.Disk(str(self.folder))
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+
+    def __enter__(self) -> ReadOnlyCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        if self._con is None:
+            return 0
+        return int(self._con.execute("SELECT COUNT(*) FROM Cache").fetchone()[0])
+
+    def __contains__(self, key: str) -> bool:
+        return bool(self.contains_many([key]))
+
+    def contains_many(self, keys: list[str]) -> set[str]:
+        found: set[str] = set()
+        if self._con is None:
+            return found
+        for i in range(0, len(keys), _CHUNK):
+            chunk = keys[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._con.execute(
+                f"SELECT key FROM Cache WHERE raw = 1 AND key IN ({marks})", chunk
+            ).fetchall()
+            found.update(row[0] for row in rows)
+        return found
+
+    def get(self, key: str) -> Cached | None:
+        if self._con is None:
+            return None
+        row = self._con.execute(
+            "SELECT mode, filename, value FROM Cache WHERE raw = 1 AND key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            raw = self._disk.fetch(row[0], row[1], row[2], False)
+        except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+            raw = None
+        entry = decode(raw)
+        if entry is None:
+            self.dropped.append(key)
+        return entry

@@ -55,7 +55,7 @@ def load_config(ctx: click.Context) -> config_mod.Config:
     "-c",
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default="forge.toml",
     envvar="FORGE_BATCH_CONFIG",
     show_default=True,
@@ -77,7 +77,7 @@ def cli(ctx: click.Context, config_path: Path) -> None:
     "--tools",
     "tools_path",
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Tools file (MCP, OpenAI, BFCL or Generator format).",
 )
 @click.option(
@@ -107,7 +107,7 @@ def tools() -> None:
 
 
 @tools.command("check")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @handle_errors
 def tools_check(file: Path) -> None:
     """Show, per tool, whether it converts to strict mode and what changed.
@@ -131,7 +131,7 @@ def tools_check(file: Path) -> None:
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Where to save the tools/list result (JSON).",
 )
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for the server.")
@@ -196,7 +196,7 @@ def submit(ctx: click.Context, wait_for: bool, poll_interval: float | None) -> N
 
 
 @cli.command()
-@click.option("--import", "import_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--import", "import_path", type=click.Path(path_type=Path),
               default=None, help="Also ingest a Batch output/error file obtained by hand.")
 @click.pass_context
 @handle_errors
@@ -324,13 +324,13 @@ def serve(
     required=True,
     help="Training format.",
 )
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
 @click.option("--minimal", is_flag=True, help="Leave out meta (provenance).")
 @click.option(
     "--input",
     "input_path",
     default=None,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Dataset to convert (default: out/dataset.jsonl of the project).",
 )
 @click.pass_context

@@ -60,8 +60,12 @@ def export(dataset_path: str | Path, out_path: str | Path, fmt: str, minimal: bo
     """
     convert_one = _converter(fmt)
     dataset_path = Path(dataset_path)
+    if Path(out_path).is_dir():
+        raise InputError("is a folder; give a file name to write", path=out_path)
     try:
         src = open(dataset_path, "rb")  # noqa: SIM115 - closed by the with below
+    except IsADirectoryError:
+        raise InputError("is a folder, not a dataset file", path=dataset_path) from None
     except FileNotFoundError:
         raise InputError(
             "file not found",
