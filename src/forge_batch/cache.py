@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,28 @@ def decode(raw: Any) -> Cached | None:
     return Cached(data["body"], data.get("batch_id"))
 
 
+def _rows(execute: Callable[..., Any], columns: str, keys: list[str]) -> Iterator[tuple]:
+    """Rows of diskcache's table for ``keys``, one query per 500 keys.
+
+    diskcache has no bulk lookup; its table stores string keys as-is with
+    raw=1, so one ``IN`` query per chunk is several times faster than ``in``.
+    """
+    for i in range(0, len(keys), _CHUNK):
+        chunk = keys[i : i + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        yield from execute(
+            f"SELECT {columns} FROM Cache WHERE raw = 1 AND key IN ({marks})", chunk
+        ).fetchall()
+
+
+def _fetch(disk: diskcache.Disk, mode: int, filename: str | None, value: Any) -> Any:
+    """A stored value as diskcache would return it, or None when it cannot be read."""
+    try:
+        return disk.fetch(mode, filename, value, False)
+    except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+        return None
+
+
 class ResponseCache:
     """A thin wrapper: bulk membership, checked reads, one transaction per batch of writes."""
 
@@ -93,15 +115,7 @@ class ResponseCache:
         diskcache has no bulk lookup; this reads its table directly (string
         keys are stored as-is with raw=1), several times faster than ``in``.
         """
-        found: set[str] = set()
-        for i in range(0, len(keys), _CHUNK):
-            chunk = keys[i : i + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._cache._sql(
-                f"SELECT key FROM Cache WHERE raw = 1 AND key IN ({marks})", chunk
-            ).fetchall()
-            found.update(row[0] for row in rows)
-        return found
+        return {row[0] for row in _rows(self._cache._sql, "key", keys)}
 
     def valid_many(self, keys: list[str]) -> set[str]:
         """Which of ``keys`` hold an intact entry; corrupted ones are dropped.
@@ -112,24 +126,14 @@ class ResponseCache:
         keys) and only their checksum is verified.
         """
         found: set[str] = set()
-        disk = self._cache.disk
-        for i in range(0, len(keys), _CHUNK):
-            chunk = keys[i : i + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._cache._sql(
-                f"SELECT key, mode, filename, value FROM Cache WHERE raw = 1 AND key IN ({marks})",
-                chunk,
-            ).fetchall()
-            for key, mode, filename, value in rows:
-                try:
-                    raw = disk.fetch(mode, filename, value, False)
-                except (OSError, ValueError, EOFError, pickle.UnpicklingError):
-                    raw = None
-                if intact(raw):
-                    found.add(key)
-                else:
-                    self._cache.delete(key, retry=True)
-                    self.dropped.append(key)
+        for key, mode, filename, value in _rows(
+            self._cache._sql, "key, mode, filename, value", keys
+        ):
+            if intact(_fetch(self._cache.disk, mode, filename, value)):
+                found.add(key)
+            else:
+                self._cache.delete(key, retry=True)
+                self.dropped.append(key)
         return found
 
     def get(self, key: str) -> Cached | None:
@@ -178,9 +182,7 @@ class ReadOnlyCache:
         # writes (a WAL exists), read through the WAL like any other reader.
         wal = db.with_name(db.name + "-wal").exists()
         uri = f"file:{db}?mode=ro" + ("" if wal else "&immutable=1")
-        self._con = (
-            sqlite3.connect(uri, uri=True, check_same_thread=False) if db.exists() else None
-        )
+        self._con = sqlite3.connect(uri, uri=True, check_same_thread=False) if db.exists() else None
         self._disk = diskcache.Disk(str(self.folder))
 
     def close(self) -> None:
@@ -202,17 +204,9 @@ class ReadOnlyCache:
         return bool(self.contains_many([key]))
 
     def contains_many(self, keys: list[str]) -> set[str]:
-        found: set[str] = set()
         if self._con is None:
-            return found
-        for i in range(0, len(keys), _CHUNK):
-            chunk = keys[i : i + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._con.execute(
-                f"SELECT key FROM Cache WHERE raw = 1 AND key IN ({marks})", chunk
-            ).fetchall()
-            found.update(row[0] for row in rows)
-        return found
+            return set()
+        return {row[0] for row in _rows(self._con.execute, "key", keys)}
 
     def get(self, key: str) -> Cached | None:
         if self._con is None:
@@ -222,11 +216,7 @@ class ReadOnlyCache:
         ).fetchone()
         if row is None:
             return None
-        try:
-            raw = self._disk.fetch(row[0], row[1], row[2], False)
-        except (OSError, ValueError, EOFError, pickle.UnpicklingError):
-            raw = None
-        entry = decode(raw)
+        entry = decode(_fetch(self._disk, *row))
         if entry is None:
             self.dropped.append(key)
         return entry

@@ -9,6 +9,7 @@ to the record shape is a change here.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -65,6 +66,32 @@ def result_value(content: Any) -> Any:
         except ValueError:
             return content
     return content if content is not None else ""
+
+
+def chat_message(m: dict[str, Any], encode: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+    """An OpenAI-style chat message; ``encode`` writes a call's arguments (string or dict).
+
+    A turn that only calls tools carries no ``content`` key (OpenAI and TRL
+    both accept that; an empty string would teach the model to say nothing).
+    """
+    role = m["role"]
+    out: dict[str, Any] = {"role": role}
+    calls = m.get("tool_calls") or []
+    content = m.get("content")
+    if not calls or (isinstance(content, str) and content):
+        out["content"] = content if content is not None else ""
+    if calls:
+        out["tool_calls"] = [
+            {
+                "id": c.get("id"),
+                "type": "function",
+                "function": {"name": c["function"]["name"], "arguments": encode(c)},
+            }
+            for c in calls
+        ]
+    if role == "tool":
+        out["tool_call_id"] = m.get("tool_call_id")
+    return out
 
 
 def call_names(record: Record) -> dict[str, str]:

@@ -18,29 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import Record, Row, arguments_text, function_of
+from .common import Record, Row, arguments_text, chat_message, function_of
 
 _KEEP = ("name", "weight")
 
 
 def _message(m: dict[str, Any]) -> dict[str, Any]:
-    role = m["role"]
-    out: dict[str, Any] = {"role": role}
-    calls = m.get("tool_calls") or []
-    content = m.get("content")
-    if not calls or (isinstance(content, str) and content):
-        out["content"] = content if content is not None else ""
-    if calls:
-        out["tool_calls"] = [
-            {
-                "id": c.get("id"),
-                "type": "function",
-                "function": {"name": c["function"]["name"], "arguments": arguments_text(c)},
-            }
-            for c in calls
-        ]
-    if role == "tool":
-        out["tool_call_id"] = m.get("tool_call_id")
+    out = chat_message(m, arguments_text)
     for key in _KEEP:
         if key in m and m[key] is not None:
             out[key] = m[key]

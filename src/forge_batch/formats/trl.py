@@ -28,27 +28,12 @@ from typing import Any
 
 import orjson
 
-from .common import Record, Row, arguments, call_names, function_of, provenance
+from .common import Record, Row, arguments, call_names, chat_message, function_of, provenance
 
 
 def _message(m: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    role = m["role"]
-    out: dict[str, Any] = {"role": role}
-    calls = m.get("tool_calls") or []
-    content = m.get("content")
-    if not calls or (isinstance(content, str) and content):
-        out["content"] = content if content is not None else ""
-    if calls:
-        out["tool_calls"] = [
-            {
-                "id": c.get("id"),
-                "type": "function",
-                "function": {"name": c["function"]["name"], "arguments": arguments(c)},
-            }
-            for c in calls
-        ]
-    if role == "tool":
-        out["tool_call_id"] = m.get("tool_call_id")
+    out = chat_message(m, arguments)
+    if m["role"] == "tool":  # transformers' templates name the function a result answers
         name = names.get(m.get("tool_call_id")) or m.get("name")
         if name:
             out["name"] = name
