@@ -30,7 +30,7 @@ from . import checks, dedup, merge, parse, progress
 from .cache import ReadOnlyCache, ResponseCache
 from .config import Config
 from .errors import InputError, json_line_problem
-from .fsio import atomic_writer, remove_stale_temps
+from .fsio import atomic_writer, disk_full_guard, remove_stale_temps
 from .keyset import KeySet
 from .ledger import Failure, State, in_flight_keys
 from .records import Reject, Sample
@@ -208,15 +208,23 @@ def paraphrase_requests(
 
 @contextlib.contextmanager
 def _spool(folder: Path | None) -> Iterator[Path]:
-    """A scratch file for accepted samples: in ``folder``, or a temp dir when None."""
+    """A scratch file for accepted samples: in ``folder``, or a temp dir when None.
+
+    It wraps the whole build, so a full disk met anywhere in it (the spool's
+    own buffered writes included) is a DiskFullError, not a traceback.
+    """
     if folder is None:
-        with tempfile.TemporaryDirectory(prefix="forge-batch-") as tmp:
+        with (
+            disk_full_guard(tempfile.gettempdir()),
+            tempfile.TemporaryDirectory(prefix="forge-batch-") as tmp,
+        ):
             yield Path(tmp) / "spool.jsonl"
         return
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f".spool-{os.getpid()}.jsonl"
     try:
-        yield path
+        with disk_full_guard(folder):
+            yield path
     finally:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()

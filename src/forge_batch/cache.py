@@ -11,7 +11,9 @@ where the payload is orjson of ``{"body": <chat.completion>, "batch_id": ...}``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import pickle
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -21,6 +23,9 @@ from typing import Any
 
 import diskcache
 import orjson
+
+from .errors import DiskFullError
+from .fsio import disk_full_guard
 
 MAGIC = b"FBC1"
 DIGEST = 8
@@ -86,12 +91,45 @@ def _fetch(disk: diskcache.Disk, mode: int, filename: str | None, value: Any) ->
         return None
 
 
+def _no_space(folder: Path) -> bool:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 1 << 16
+
+
+@contextlib.contextmanager
+def _full_disk(folder: Path) -> Iterator[None]:
+    """A full disk under the cache is a DiskFullError, whichever way it shows:
+    SQLite says "database or disk is full" (SQLITE_FULL), files say ENOSPC.
+    A failed write transaction is rolled back, so nothing cached is lost."""
+    try:
+        with disk_full_guard(folder):
+            yield
+    except sqlite3.OperationalError as exc:
+        name = getattr(exc, "sqlite_errorname", "")
+        full = name == "SQLITE_FULL" or "is full" in str(exc)
+        if not full and (name.startswith("SQLITE_IOERR") or "disk I/O error" in str(exc)):
+            full = _no_space(folder)  # e.g. the -shm file cannot grow on a full disk
+        if not full:
+            raise
+        raise DiskFullError(
+            "no space left on device for the response cache",
+            path=folder,
+            hint="free some space and run the command again; cached responses are kept",
+        ) from exc
+
+
 class ResponseCache:
     """A thin wrapper: bulk membership, checked reads, one transaction per batch of writes."""
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
-        self._cache = diskcache.Cache(str(self.folder), size_limit=2**62, eviction_policy="none")
+        with _full_disk(self.folder):
+            self._cache = diskcache.Cache(
+                str(self.folder), size_limit=2**62, eviction_policy="none"
+            )
         self.dropped: list[str] = []  # keys of corrupted entries removed on read
 
     def close(self) -> None:
@@ -150,7 +188,7 @@ class ResponseCache:
     def put_many(self, items: Iterable[tuple[str, dict[str, Any], str | None]]) -> int:
         """Store (key, body, batch_id) items in one transaction; return how many."""
         n = 0
-        with self._cache.transact(retry=True):
+        with _full_disk(self.folder), self._cache.transact(retry=True):
             for key, body, batch_id in items:
                 self._cache.set(key, encode(body, batch_id), retry=True)
                 n += 1

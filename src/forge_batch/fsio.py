@@ -52,6 +52,26 @@ def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
         raise
 
 
+@contextlib.contextmanager
+def disk_full_guard(path: str | Path) -> Iterator[None]:
+    """Turn ENOSPC / EDQUOT raised inside into a DiskFullError naming ``path``.
+
+    For writes outside atomic_writer (a scratch file, whose buffered writes may
+    only fail when it is flushed or closed), so a full disk is one clear line,
+    never a traceback.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(
+                "no space left on device",
+                path=path,
+                hint="free some space and run the command again; finished files are kept",
+            ) from exc
+        raise
+
+
 def atomic_write(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_writer(path) as fh:

@@ -22,7 +22,7 @@ from typing import BinaryIO
 import orjson
 
 from .errors import InputError
-from .fsio import atomic_writer
+from .fsio import atomic_writer, disk_full_guard
 
 ENDPOINT = "/v1/chat/completions"
 FLUSH_BYTES = 1 << 20
@@ -98,7 +98,9 @@ class ShardWriter:
     def _flush(self) -> None:
         if self._pending and self._fh is not None:
             block = b"".join(self._pending)
-            self._fh.write(block)
+            # written outside atomic_writer's own frame: a full disk is named here
+            with disk_full_guard(self.folder / self._name):
+                self._fh.write(block)
             self._hash.update(block)
         self._pending, self._pending_bytes = [], 0
 

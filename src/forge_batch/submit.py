@@ -19,7 +19,7 @@ import click
 from . import progress
 from .config import Config
 from .engine import META_SHARD, Engine
-from .errors import StateError
+from .errors import EngineError, StateError
 from .ledger import TERMINAL, ShardRecord, State, project_lock
 from .shards import file_sha256
 
@@ -158,14 +158,31 @@ def submit(
     return result
 
 
+UNCANCELLABLE = frozenset({"finalizing", "cancelling", *TERMINAL})
+
+
 def cancel(config: Config, engine: Engine) -> list[ShardRecord]:
-    """Ask every batch in flight to stop; collect brings back what finished."""
+    """Ask every batch in flight to stop; collect brings back what finished.
+
+    The ledger's status may be old: each batch is checked first, and one that
+    finished (or began finalizing) meanwhile is recorded, not cancelled. The
+    API refuses to cancel those with a 400, which would stop the loop and
+    leave the remaining batches running.
+    """
     with project_lock(config.paths.batches):
         state = State(config.paths.batches)
         cancelled = []
         for rec in state.ledger.values():
-            if rec.state == "submitted" and rec.batch_id and rec.status not in TERMINAL:
-                _apply(rec, engine.cancel(rec.batch_id))
-                state.save_ledger()
-                cancelled.append(rec)
+            if rec.state != "submitted" or not rec.batch_id or rec.status in TERMINAL:
+                continue
+            _apply(rec, engine.retrieve(rec.batch_id))
+            if rec.status not in UNCANCELLABLE:
+                try:
+                    _apply(rec, engine.cancel(rec.batch_id))
+                    cancelled.append(rec)
+                except EngineError:  # it moved on between the two calls
+                    _apply(rec, engine.retrieve(rec.batch_id))
+                    if rec.status not in UNCANCELLABLE:
+                        raise
+            state.save_ledger()
     return cancelled
