@@ -10,6 +10,7 @@ that already existed (and its cached response).
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -134,5 +135,7 @@ def distractors(
 ) -> tuple[str, ...]:
     """A few other tools shown beside the targets in the training record."""
     others = [t.export_name for t in toolset.tools if t.export_name not in targets]
-    others.sort(key=lambda n: (_stable(random_seed, "distractor", spec_id, n), n))
-    return tuple(others[:count])
+    if len(others) <= count:
+        return tuple(others)
+    rng = random.Random(_stable(random_seed, "distractor", spec_id))
+    return tuple(rng.sample(others, count))
