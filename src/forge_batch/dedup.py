@@ -27,7 +27,6 @@ import zlib
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 SHINGLE_KINDS: tuple[str, ...] = ("word1", "word2", "word3", "char3", "char4", "char5")
 DEFAULT_SHINGLES = "word2"  # see bench/shingles.py for the measurement behind it
@@ -77,6 +76,8 @@ def similarity(text_a: str, text_b: str, kind: str = DEFAULT_SHINGLES) -> float:
 @lru_cache(maxsize=64)
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows) that datasketch's MinHashLSH picks for this threshold."""
+    from datasketch import MinHashLSH  # imported late: it pulls in scipy (~0.7 s)
+
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     return lsh.b, lsh.r
 
@@ -161,6 +162,8 @@ class Deduper:
         # One MinHash, reset per text: its permutations are made once and shared.
         # crc32 hashes shingles ~4x faster than the default sha1 and datasketch premixes
         # it (fmix32) before the affine permutations (bench/shingles.py: same accuracy).
+        from datasketch import MinHash  # late, like MinHashLSH above
+
         self._minhash = MinHash(num_perm, hashfunc=zlib.crc32)
         rng = np.random.RandomState(_MIX_SEED)
         self._mix = rng.randint(1, 2**62, size=(self.bands, self.rows), dtype=np.uint64) | 1

@@ -214,13 +214,12 @@ class Store:
             recs = sorted(self._batches.values(), key=lambda r: r[0])
             return [b["id"] for _, b, _ in recs if b["status"] not in TERMINAL]
 
-    def update_batch(self, batch_id: str, *, persist: bool = True, **fields: Any) -> Obj:
+    def update_batch(self, batch_id: str, *, persist: bool = True, **fields: Any) -> None:
+        """Set fields of a batch (called per line for its counts: no copy returned)."""
         with self._lock:
-            batch = self._batches[batch_id][1]
-            batch.update(copy.deepcopy(fields))
+            self._batches[batch_id][1].update(copy.deepcopy(fields))
             if persist:
                 self._persist(batch_id)
-            return copy.deepcopy(batch)
 
     def transition(
         self, batch_id: str, allowed: Collection[str], status: str, **fields: Any
