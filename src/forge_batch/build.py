@@ -21,13 +21,14 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from . import checks, dedup, merge, parse, progress
-from .cache import ReadOnlyCache, ResponseCache
+from . import checks, dedup, merge, parse, plan, progress
+from .cache import Cached, ReadOnlyCache, ResponseCache
 from .config import Config
 from .errors import InputError, json_line_problem
 from .fsio import atomic_writer, disk_full_guard, remove_stale_temps
@@ -38,6 +39,7 @@ from .report import Stats, write_report
 from .stages import Request, paraphrase_request, seed_requests
 from .tools import ToolSet, project_tools
 
+READ_CHUNK = 500  # responses read from the cache per query
 ARG_CHECKS = frozenset({"json", "tool", "required", "unknown_args", "schema"})
 
 
@@ -131,9 +133,8 @@ class Builder:
     def seeds(self) -> Iterator[tuple[Sample | None, Reject | None]]:
         """Every planned seed: (accepted sample, None), (None, reject) or (None, None) pending."""
         st = self.stats.stages["seed"]
-        for spec, req in seed_requests(self.config, self.toolset):
+        for spec, req, cached in self._with_responses(seed_requests(self.config, self.toolset)):
             st.planned += 1
-            cached = self.cache.get(req.key)
             if cached is None:
                 yield None, self.missing("seed", req, "seed", spec.scenario, req.key[4:20])
                 continue
@@ -149,6 +150,15 @@ class Builder:
             st.parsed += 1
             st.samples += 1
             yield (sample, None) if (rej := self.judge(sample)) is None else (None, rej)
+
+    def _with_responses(
+        self, items: Iterator[tuple[plan.SeedSpec, Request]]
+    ) -> Iterator[tuple[plan.SeedSpec, Request, Cached | None]]:
+        """Attach each request's cached response, read in chunks (one query per chunk)."""
+        while chunk := list(islice(items, READ_CHUNK)):
+            found = self.cache.get_many([req.key for _, req in chunk])
+            for spec, req in chunk:
+                yield spec, req, found.get(req.key)
 
     def paraphrases(self, seed: Sample) -> tuple[Request | None, list[Sample], list[Reject]]:
         """The paraphrase request of an accepted seed and what its response yields."""

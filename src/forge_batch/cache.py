@@ -121,6 +121,23 @@ def _full_disk(folder: Path) -> Iterator[None]:
         ) from exc
 
 
+def _entries(
+    execute: Callable[..., Any],
+    disk: diskcache.Disk,
+    keys: list[str],
+    corrupted: Callable[[str], None],
+) -> dict[str, Cached]:
+    """key -> decoded entry for the keys present; ``corrupted`` hears of the bad ones."""
+    out: dict[str, Cached] = {}
+    for key, mode, filename, value in _rows(execute, "key, mode, filename, value", keys):
+        entry = decode(_fetch(disk, mode, filename, value))
+        if entry is None:
+            corrupted(key)
+        else:
+            out[key] = entry
+    return out
+
+
 class ResponseCache:
     """A thin wrapper: bulk membership, checked reads, one transaction per batch of writes."""
 
@@ -185,6 +202,14 @@ class ResponseCache:
             self.dropped.append(key)
         return entry
 
+    def get_many(self, keys: list[str]) -> dict[str, Cached]:
+        """The intact entries among ``keys`` (corrupted ones are dropped), few queries."""
+        return _entries(self._cache._sql, self._cache.disk, keys, self._drop)
+
+    def _drop(self, key: str) -> None:
+        self._cache.delete(key, retry=True)
+        self.dropped.append(key)
+
     def put_many(self, items: Iterable[tuple[str, dict[str, Any], str | None]]) -> int:
         """Store (key, body, batch_id) items in one transaction; return how many."""
         n = 0
@@ -245,6 +270,11 @@ class ReadOnlyCache:
         if self._con is None:
             return set()
         return {row[0] for row in _rows(self._con.execute, "key", keys)}
+
+    def get_many(self, keys: list[str]) -> dict[str, Cached]:
+        if self._con is None:
+            return {}
+        return _entries(self._con.execute, self._disk, keys, self.dropped.append)
 
     def get(self, key: str) -> Cached | None:
         if self._con is None:
