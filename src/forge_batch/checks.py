@@ -27,6 +27,7 @@ import orjson
 from jsonschema.exceptions import best_match
 
 from .records import Sample
+from .tools import schema_problem
 
 Check = Callable[[Sample, "CheckContext"], str | None]
 
@@ -165,14 +166,10 @@ class CheckContext:
         index = len(self._specs)
         if not isinstance(schema, dict):
             return ToolSpec.broken(index, {}, "parameters is not a JSON object")
+        problem = schema_problem(schema)  # shared with (and remembered from) loading tools
+        if problem:
+            return ToolSpec.broken(index, schema, problem)
         cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-        try:
-            cls.check_schema(schema)
-        except jsonschema.SchemaError as exc:
-            where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-            return ToolSpec.broken(
-                index, schema, f"not valid JSON Schema at {where}: {exc.message}"
-            )
         validator = cls(schema, format_checker=self._format_checker())
         props = schema.get("properties")
         props = props if isinstance(props, dict) else {}

@@ -193,8 +193,7 @@ def import_file(config: Config, path: Path) -> Imported:
     """
     if not path.is_file():
         raise InputError("file not found", path=path)
-    records = list(iter_lines(path))  # validate everything first
-    if not records:
+    if sum(1 for _ in iter_lines(path)) == 0:  # validates every line, keeps none
         raise InputError("no Batch result lines in the file", path=path)
     result = Imported(path)
     with project_lock(config.paths.batches):
@@ -204,17 +203,20 @@ def import_file(config: Config, path: Path) -> Imported:
             shard = state.folder / info.file
             if shard.exists():
                 sent.update(read_keys(shard))
-        good: list[tuple[str, dict[str, Any], str | None]] = []
-        for _, record in records:
-            key = record["custom_id"]
-            if key not in sent:
-                result.unknown += 1
-                continue
-            body, _ = classify(record)
-            if body is not None:
-                good.append((key, body, f"import:{path.name}"))
-            else:
-                result.failed += 1
         with ResponseCache(config.paths.cache) as cache:
-            result.cached = cache.put_many(good)
+            good: list[tuple[str, dict[str, Any], str | None]] = []
+            for _, record in iter_lines(path):  # second pass: the file is known good
+                key = record["custom_id"]
+                if key not in sent:
+                    result.unknown += 1
+                    continue
+                body, _ = classify(record)
+                if body is None:
+                    result.failed += 1
+                    continue
+                good.append((key, body, f"import:{path.name}"))
+                if len(good) >= PUT_BATCH:
+                    result.cached += cache.put_many(good)
+                    good = []
+            result.cached += cache.put_many(good)
     return result

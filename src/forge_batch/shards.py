@@ -23,6 +23,7 @@ import orjson
 
 from .errors import InputError
 from .fsio import atomic_writer, disk_full_guard
+from .keys import KEY_LENGTH
 
 ENDPOINT = "/v1/chat/completions"
 FLUSH_BYTES = 1 << 20
@@ -145,8 +146,13 @@ def shard_number(name: str) -> tuple[str, int] | None:
 
 def read_keys(path: Path) -> Iterator[str]:
     """The custom_ids of a shard, in file order."""
+    head = b'{"custom_id":"'
+    end = len(head) + KEY_LENGTH
     with open(path, "rb") as fh:
         for n, line in enumerate(fh, 1):
+            if line.startswith(head) and line[end : end + 2] == b'",':
+                yield line[len(head) : end].decode("ascii")  # our own fixed layout
+                continue
             if not line.strip():
                 continue
             try:
