@@ -158,3 +158,20 @@ def test_static_prefix_first_and_only_needed_tools(tmp_path: Path) -> None:
     assert user.startswith("Scenario: standard")
     assert user.count("name: ") == 1  # only its own tool
     assert user.rstrip().endswith(".") and "Situation:" in user.split("\n\n")[-1]
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "gpt-5-mini"])
+def test_fast_canonical_body_is_byte_identical(tmp_path: Path, model: str) -> None:
+    """prepare's fragment-based serialization must give exactly the contract's bytes."""
+    c = cfg(tmp_path, seeds=300, model=model, scenarios={"multi_turn": 0.05})
+    for name in (
+        "mcp-filesystem.tools.json",
+        "openai_tools.json",
+        "bfcl_functions.json",
+        "generator_tools.json",
+        "mcp-memory.tools.json",
+    ):
+        toolset = load_tools(DATA / name)
+        for spec in plan.iter_seeds(c, toolset):
+            slow = keys.canonical(prompts.render_seed(spec, toolset, c))
+            assert prompts.canonical_seed(spec, toolset, c) == slow, (name, spec)

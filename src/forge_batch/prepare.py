@@ -68,9 +68,11 @@ def write_stage(
     """Classify each request; write the pending ones (in order) to shards."""
     from .shards import batch_line
 
+    has_cache = len(cache) > 0
     for chunk in _chunks(requests, CHUNK):
         batch_keys = [r.key for r in chunk]
-        cached = cache.valid_many(batch_keys)  # a corrupted entry is dropped: pending
+        # a corrupted entry is dropped (and so pending); an empty cache needs no query
+        cached = cache.valid_many(batch_keys) if has_cache else set()
         flying = in_flight.contains_many(batch_keys)
         dropped = given_up.contains_many(batch_keys)
         for req, fly, gone in zip(chunk, flying, dropped, strict=True):

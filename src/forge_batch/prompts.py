@@ -19,6 +19,8 @@ import json
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from . import strict
 from .config import Config
 from .plan import CATALOG_SCENARIOS, SeedSpec
@@ -86,21 +88,21 @@ def _uses_default_sampling(model: str) -> bool:
     return model.startswith(("o1", "o3", "o4", "gpt-5"))
 
 
+def _response_format(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": schema}}
+
+
 def _body(
     config: Config,
-    messages: list[dict[str, str]],
-    name: str,
-    schema: dict[str, Any],
+    messages: list[Any],
+    response_format: Any,
     temperature: float,
     max_tokens: int,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": config.model,
         "messages": messages,
-        "response_format": {
-            "type": "json_schema",
-            "json_schema": {"name": name, "strict": True, "schema": schema},
-        },
+        "response_format": response_format,
         "seed": config.random_seed,
         "max_completion_tokens": max_tokens,
     }
@@ -273,15 +275,35 @@ def render_seed(spec: SeedSpec, toolset: ToolSet, config: Config) -> dict[str, A
         {"role": "system", "content": SEED_SYSTEM},
         {"role": "user", "content": seed_user_text(spec, toolset)},
     ]
+    name = f"{spec.scenario}_conversation"
+    fmt = _response_format(name, seed_schema(spec.scenario, targets))
     gen = config.generation
-    return _body(
-        config,
-        messages,
-        f"{spec.scenario}_conversation",
-        seed_schema(spec.scenario, targets),
-        gen.temperature,
-        gen.max_tokens,
+    return _body(config, messages, fmt, gen.temperature, gen.max_tokens)
+
+
+# The static parts of a seed body, serialized once as canonical JSON: embedding
+# them as fragments makes canonical_seed() ~2x faster than serializing the dict.
+_SYSTEM_FRAGMENT = orjson.Fragment(
+    orjson.dumps({"role": "system", "content": SEED_SYSTEM}, option=orjson.OPT_SORT_KEYS)
+)
+
+
+@lru_cache(maxsize=65536)
+def _format_fragment(scenario: str, targets: tuple[Tool, ...]) -> orjson.Fragment:
+    fmt = _response_format(f"{scenario}_conversation", seed_schema(scenario, targets))
+    return orjson.Fragment(orjson.dumps(fmt, option=orjson.OPT_SORT_KEYS))
+
+
+def canonical_seed(spec: SeedSpec, toolset: ToolSet, config: Config) -> bytes:
+    """``keys.canonical(render_seed(...))``, byte for byte (tests/test_config_plan.py
+    pins it), without re-serializing the static system prompt and schema."""
+    targets = tuple(toolset.by_name[n] for n in spec.targets)
+    messages = [_SYSTEM_FRAGMENT, {"role": "user", "content": seed_user_text(spec, toolset)}]
+    gen = config.generation
+    body = _body(
+        config, messages, _format_fragment(spec.scenario, targets), gen.temperature, gen.max_tokens
     )
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
 
 # -- paraphrase prompts ----------------------------------------------------------
@@ -312,11 +334,5 @@ def render_paraphrase(
     )
     messages = [{"role": "system", "content": PARAPHRASE_SYSTEM}, {"role": "user", "content": text}]
     gen = config.generation
-    return _body(
-        config,
-        messages,
-        "paraphrases",
-        paraphrase_schema(n),
-        gen.paraphrase_temperature,
-        gen.paraphrase_max_tokens,
-    )
+    fmt = _response_format("paraphrases", paraphrase_schema(n))
+    return _body(config, messages, fmt, gen.paraphrase_temperature, gen.paraphrase_max_tokens)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import queue
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +55,43 @@ def batch_line(key: str, canonical_body: bytes) -> bytes:
     )
 
 
+class _BlockSink:
+    """Writes and hashes blocks on a thread of its own: both release the GIL, so
+    the disk and sha256 run on the second core while the next requests render.
+    An error there (a full disk) is raised in the caller at the next call."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self._hash = hashlib.sha256()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fh,), daemon=True)
+        self._thread.start()
+
+    def _run(self, fh: BinaryIO) -> None:
+        while (block := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    fh.write(block)
+                    self._hash.update(block)
+                except BaseException as exc:  # handed to the caller, never lost
+                    self._error = exc
+
+    def put(self, block: bytes) -> None:
+        self._raise()
+        self._queue.put(block)
+
+    def finish(self) -> str:
+        """Wait for every block; the sha256 of all of them."""
+        self._queue.put(None)
+        self._thread.join()
+        self._raise()
+        return self._hash.hexdigest()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
 class ShardWriter:
     """Streams lines into numbered shards, cutting a new one at either limit."""
 
@@ -72,7 +111,7 @@ class ShardWriter:
         self._ctx = None
         self._fh: BinaryIO | None = None
         self._lines = self._bytes = 0
-        self._hash = hashlib.sha256()
+        self._sink: _BlockSink | None = None
         self._pending: list[bytes] = []
         self._pending_bytes = 0
 
@@ -97,32 +136,30 @@ class ShardWriter:
         self._bytes += len(line)
 
     def _flush(self) -> None:
-        if self._pending and self._fh is not None:
-            block = b"".join(self._pending)
+        if self._pending and self._sink is not None:
             # written outside atomic_writer's own frame: a full disk is named here
             with disk_full_guard(self.folder / self._name):
-                self._fh.write(block)
-            self._hash.update(block)
+                self._sink.put(b"".join(self._pending))
         self._pending, self._pending_bytes = [], 0
 
     def _open(self) -> None:
         name = f"{self.stage}-{self.number:04d}.jsonl"
         self._ctx = atomic_writer(self.folder / name)
         self._fh = self._ctx.__enter__()
+        self._sink = _BlockSink(self._fh)
         self._name = name
         self._lines = self._bytes = 0
-        self._hash = hashlib.sha256()
 
     def _finish(self) -> None:
-        assert self._ctx is not None
+        assert self._ctx is not None and self._sink is not None
         self._flush()
+        with disk_full_guard(self.folder / self._name):
+            digest = self._sink.finish()
         self._ctx.__exit__(None, None, None)
         self.shards.append(
-            ShardInfo(
-                self._name, self.stage, self.model, self._lines, self._bytes, self._hash.hexdigest()
-            )
+            ShardInfo(self._name, self.stage, self.model, self._lines, self._bytes, digest)
         )
-        self._ctx = self._fh = None
+        self._ctx = self._fh = self._sink = None
         self.number += 1
 
     def close(self) -> list[ShardInfo]:
@@ -133,6 +170,10 @@ class ShardWriter:
     def abort(self) -> None:
         """Drop the shard being written (its temporary file is removed)."""
         self._pending, self._pending_bytes = [], 0
+        if self._sink is not None:
+            with contextlib.suppress(BaseException):
+                self._sink.finish()
+            self._sink = None
         if self._ctx is not None:
             with contextlib.suppress(BaseException):
                 self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)

@@ -17,7 +17,7 @@ from .tools import ToolSet
 STAGES = ("seed", "paraphrase")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per request, a frozen __init__ costs 2x
 class Request:
     stage: str
     key: str
@@ -29,7 +29,7 @@ def seed_requests(config: Config, toolset: ToolSet) -> Iterator[tuple[plan.SeedS
     """Every planned seed with its request, in plan order."""
     limit = config.generation.max_tokens
     for spec in plan.iter_seeds(config, toolset):
-        canon = keys.canonical(prompts.render_seed(spec, toolset, config))
+        canon = prompts.canonical_seed(spec, toolset, config)
         yield spec, Request("seed", keys.key_of(canon), canon, limit)
 
 
