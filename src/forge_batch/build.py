@@ -160,36 +160,40 @@ class Builder:
             for spec, req in chunk:
                 yield spec, req, found.get(req.key)
 
-    def paraphrases(self, seed: Sample) -> tuple[Request | None, list[Sample], list[Reject]]:
-        """The paraphrase request of an accepted seed and what its response yields."""
+    def paraphrases(
+        self, seeds: list[Sample]
+    ) -> Iterator[tuple[Sample, list[Sample], list[Reject]]]:
+        """For each accepted seed: its paraphrase samples that passed, and the rejects.
+
+        The responses of the whole batch are read from the cache in one query.
+        """
         if self.config.paraphrases_per_seed <= 0:
-            return None, [], []
+            return
+        requests = [self._paraphrase_request(seed) for seed in seeds]
+        found = self.cache.get_many([req.key for req in requests])
+        for seed, req in zip(seeds, requests, strict=True):
+            yield seed, *self._paraphrased(seed, req, found.get(req.key))
+
+    def _paraphrase_request(self, seed: Sample) -> Request:
+        users = seed.user_texts()
+        return paraphrase_request(
+            users[0] if users else "", parse.argument_values(seed), self.config
+        )
+
+    def _paraphrased(
+        self, seed: Sample, req: Request, cached: Cached | None
+    ) -> tuple[list[Sample], list[Reject]]:
         st = self.stats.stages["paraphrase"]
-        user = seed.user_texts()[0] if seed.user_texts() else ""
-        req = paraphrase_request(user, parse.argument_values(seed), self.config)
         st.planned += 1
-        cached = self.cache.get(req.key)
         if cached is None:
             rej = self.missing("paraphrase", req, "paraphrase", seed.scenario, req.key[4:20] + "-p")
-            return req, [], [rej] if rej else []
+            return [], [rej] if rej else []
         st.cached += 1
         samples, meta, failure = parse.parse_paraphrases(seed, req.key, cached)
         self._usage(meta)
         if failure:
-            return (
-                req,
-                [],
-                [
-                    Reject(
-                        req.key[4:20] + "-p",
-                        req.key,
-                        "paraphrase",
-                        seed.scenario,
-                        failure[0],
-                        failure[1],
-                    )
-                ],
-            )
+            reason = Reject(req.key[4:20] + "-p", req.key, "paraphrase", seed.scenario, *failure)
+            return [], [reason]
         st.parsed += 1
         st.samples += len(samples)
         kept, rejects = [], []
@@ -199,7 +203,7 @@ class Builder:
                 kept.append(sample)
             else:
                 rejects.append(rej)
-        return req, kept, rejects
+        return kept, rejects
 
 
 def paraphrase_requests(
@@ -212,12 +216,42 @@ def paraphrase_requests(
     builder = Builder(config, toolset, cache, state.failure_summary(config.engine.max_attempts))
     for sample, _ in builder.seeds():
         if sample is not None:
-            user = sample.user_texts()[0] if sample.user_texts() else ""
-            yield paraphrase_request(user, parse.argument_values(sample), config)
+            yield builder._paraphrase_request(sample)
+
+
+class _Spool:
+    """Accepted samples on disk, addressed by offset, so memory stays flat.
+
+    One handle appends, another reads: no seek per write, and the writer is
+    flushed only when a read reaches data it still buffers.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._writer = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self._reader = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._end = self._flushed = 0
+
+    def put(self, sample: Sample) -> int:
+        data = orjson.dumps(sample.to_json()) + b"\n"
+        offset = self._end
+        self._writer.write(data)
+        self._end += len(data)
+        return offset
+
+    def get(self, offset: int) -> bytes:
+        if offset >= self._flushed:
+            self._writer.flush()
+            self._flushed = self._end
+        self._reader.seek(offset)
+        return self._reader.readline()
+
+    def close(self) -> None:
+        self._writer.close()
+        self._reader.close()
 
 
 @contextlib.contextmanager
-def _spool(folder: Path | None) -> Iterator[Path]:
+def _spool(folder: Path | None) -> Iterator[_Spool]:
     """A scratch file for accepted samples: in ``folder``, or a temp dir when None.
 
     It wraps the whole build, so a full disk met anywhere in it (the spool's
@@ -228,14 +262,23 @@ def _spool(folder: Path | None) -> Iterator[Path]:
             disk_full_guard(tempfile.gettempdir()),
             tempfile.TemporaryDirectory(prefix="forge-batch-") as tmp,
         ):
-            yield Path(tmp) / "spool.jsonl"
+            spool = _Spool(Path(tmp) / "spool.jsonl")
+            try:
+                yield spool
+            finally:
+                spool.close()
         return
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f".spool-{os.getpid()}.jsonl"
+    spool = None
     try:
         with disk_full_guard(folder):
-            yield path
+            spool = _Spool(path)
+            yield spool
     finally:
+        if spool is not None:
+            with contextlib.suppress(OSError):
+                spool.close()
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
 
@@ -338,23 +381,6 @@ class BuildResult:
         return sum(self.kept.values())
 
 
-class _Spool:
-    """Accepted samples on disk, addressed by offset, so memory stays flat."""
-
-    def __init__(self, fh: Any) -> None:
-        self.fh = fh
-
-    def put(self, sample: Sample) -> int:
-        self.fh.seek(0, os.SEEK_END)
-        offset = self.fh.tell()
-        self.fh.write(orjson.dumps(sample.to_json()) + b"\n")
-        return offset
-
-    def get(self, offset: int) -> bytes:
-        self.fh.seek(offset)
-        return self.fh.readline()
-
-
 def build(config: Config, toolset: ToolSet | None = None, *, write: bool = True) -> BuildResult:
     """Rebuild out/dataset.jsonl, out/rejects.jsonl and the report from the cache.
 
@@ -370,13 +396,11 @@ def build(config: Config, toolset: ToolSet | None = None, *, write: bool = True)
     result = BuildResult(Stats(), out / "dataset.jsonl", out / "rejects.jsonl")
     with (
         ResponseCache(config.paths.cache) if write else ReadOnlyCache(config.paths.cache) as cache,
-        _spool(out if write else None) as spool_path,
-        open(spool_path, "w+b") as spool_fh,
+        _spool(out if write else None) as spool,
         atomic_writer(result.rejects) if write else open(os.devnull, "wb") as rej_fh,
     ):
         b = Builder(config, toolset, cache, failures, in_flight_keys(state))
         result.stats = stats = b.stats
-        spool = _Spool(spool_fh)
 
         def reject(rej: Reject) -> None:
             stats.rejects[rej.check] = stats.rejects.get(rej.check, 0) + 1
@@ -402,9 +426,13 @@ def build(config: Config, toolset: ToolSet | None = None, *, write: bool = True)
                 base_counts[sample.scenario] = base_counts.get(sample.scenario, 0) + 1
         candidates: list[merge.Candidate] = []
         offsets: dict[str, int] = {}
-        for offset in progress.track(seeds, "checking paraphrases"):
-            seed = Sample.from_json(orjson.loads(spool.get(offset)))
-            _, kept, rejects = b.paraphrases(seed)
+        chunks = (seeds[i : i + READ_CHUNK] for i in range(0, len(seeds), READ_CHUNK))
+        chunk_seeds = (
+            [Sample.from_json(orjson.loads(spool.get(offset))) for offset in chunk]
+            for chunk in chunks
+        )
+        outcomes = (item for batch in chunk_seeds for item in b.paraphrases(batch))
+        for seed, kept, rejects in progress.track(outcomes, "checking paraphrases", len(seeds)):
             for rej in rejects:
                 reject(rej)
             candidates.extend(
