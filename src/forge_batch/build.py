@@ -381,6 +381,102 @@ class BuildResult:
         return sum(self.kept.values())
 
 
+class _Assembly:
+    """One build's working state: what is kept (by spool offset) and what is not.
+
+    The passes run in precedence order (real, seeds, paraphrases), so dedup's
+    "first wins" means real > seed > paraphrase. Everything large lives here
+    and is freed with it, before the report is drawn.
+    """
+
+    def __init__(self, builder: Builder, spool: _Spool, rejects: Any) -> None:
+        self.b, self.spool, self._rejects = builder, spool, rejects
+        self.stats = builder.stats
+        self.keep: list[tuple[str, int, str]] = []  # (id, offset, source), sorted at the end
+        self.base: dict[str, int] = {}  # non-synthetic kept samples per scenario
+        self.seeds: list[int] = []  # offsets of accepted seeds
+        self.candidates: list[merge.Candidate] = []
+        self.offsets: dict[str, int] = {}  # paraphrase candidate id -> offset
+
+    def reject(self, rej: Reject) -> None:
+        self.stats.rejects[rej.check] = self.stats.rejects.get(rej.check, 0) + 1
+        if rej.source in self.stats.stages:
+            self.stats.stages[rej.source].rejected += 1
+        self._rejects.write(orjson.dumps(rej.to_json()) + b"\n")
+
+    def _accept(self, sample: Sample) -> int:
+        offset = self.spool.put(sample)
+        self.keep.append((sample.id, offset, sample.source))
+        self.base[sample.scenario] = self.base.get(sample.scenario, 0) + 1
+        return offset
+
+    def real(self, paths: tuple[Path, ...]) -> None:
+        for sample in real_samples(paths):
+            rej = self.b.judge(sample)
+            if rej is None:
+                self._accept(sample)
+            else:
+                self.reject(rej)
+
+    def seed_pass(self, planned: int) -> None:
+        for sample, rej in progress.track(self.b.seeds(), "checking seeds", length=planned):
+            if rej is not None:
+                self.reject(rej)
+            elif sample is not None:
+                self.seeds.append(self._accept(sample))
+
+    def paraphrase_pass(self) -> None:
+        spool, seeds = self.spool, self.seeds
+        batches = (
+            [Sample.from_json(orjson.loads(spool.get(o))) for o in seeds[i : i + READ_CHUNK]]
+            for i in range(0, len(seeds), READ_CHUNK)
+        )
+        outcomes = (item for batch in batches for item in self.b.paraphrases(batch))
+        for seed, kept, rejects in progress.track(outcomes, "checking paraphrases", len(seeds)):
+            for rej in rejects:
+                self.reject(rej)
+            texts = [(p.id, p.scenario, "\n".join(p.user_texts())) for p in kept]
+            self.candidates.extend(merge.candidates(seed.id, "\n".join(seed.user_texts()), texts))
+            for sample in kept:
+                self.offsets[sample.id] = spool.put(sample)
+
+    def select(self, cap: float) -> None:
+        """Keep the paraphrases the cap allows (by diversity); reject the others."""
+        chosen = set(merge.select(self.candidates, self.base, cap))
+        for cand in self.candidates:
+            offset = self.offsets[cand.id]
+            if cand.id in chosen:
+                self.keep.append((cand.id, offset, "paraphrase"))
+                continue
+            data = orjson.loads(self.spool.get(offset))
+            reason = f"over the synthetic cap of {cap:g}"
+            self.reject(
+                Reject(
+                    cand.id,
+                    data["meta"].get("request_key"),
+                    "paraphrase",
+                    cand.scenario,
+                    "synthetic_cap",
+                    reason,
+                    data,
+                )
+            )
+
+    def write(self, fh: Any, result: BuildResult) -> None:
+        """The dataset in id order (mixes scenarios and sources for trainers)."""
+        self.keep.sort()
+        stats = self.stats
+        for _, offset, source in self.keep:
+            line = self.spool.get(offset)
+            fh.write(line)
+            result.kept[source] = result.kept.get(source, 0) + 1
+            data = orjson.loads(line)
+            slot = (data["scenario"], (data.get("meta") or {}).get("tool"), source)
+            stats.kept[slot] = stats.kept.get(slot, 0) + 1
+            if source != "real":
+                stats.stages[source].accepted += 1
+
+
 def build(config: Config, toolset: ToolSet | None = None, *, write: bool = True) -> BuildResult:
     """Rebuild out/dataset.jsonl, out/rejects.jsonl and the report from the cache.
 
@@ -399,81 +495,17 @@ def build(config: Config, toolset: ToolSet | None = None, *, write: bool = True)
         _spool(out if write else None) as spool,
         atomic_writer(result.rejects) if write else open(os.devnull, "wb") as rej_fh,
     ):
-        b = Builder(config, toolset, cache, failures, in_flight_keys(state))
-        result.stats = stats = b.stats
-
-        def reject(rej: Reject) -> None:
-            stats.rejects[rej.check] = stats.rejects.get(rej.check, 0) + 1
-            stats.stages.get(rej.source, stats.stages["seed"]).rejected += rej.source != "real"
-            rej_fh.write(orjson.dumps(rej.to_json()) + b"\n")
-
-        keep: list[tuple[str, int, str]] = []  # (id, offset, source) of what goes in
-        base_counts: dict[str, int] = {}  # non-synthetic kept samples per scenario
-        for sample in real_samples(config.real):
-            if (rej := b.judge(sample)) is not None:
-                reject(rej)
-                continue
-            keep.append((sample.id, spool.put(sample), "real"))
-            base_counts[sample.scenario] = base_counts.get(sample.scenario, 0) + 1
-        seeds: list[int] = []
-        for sample, rej in progress.track(b.seeds(), "checking seeds", length=config.seeds):
-            if rej is not None:
-                reject(rej)
-            elif sample is not None:
-                offset = spool.put(sample)
-                keep.append((sample.id, offset, "seed"))
-                seeds.append(offset)
-                base_counts[sample.scenario] = base_counts.get(sample.scenario, 0) + 1
-        candidates: list[merge.Candidate] = []
-        offsets: dict[str, int] = {}
-        chunks = (seeds[i : i + READ_CHUNK] for i in range(0, len(seeds), READ_CHUNK))
-        chunk_seeds = (
-            [Sample.from_json(orjson.loads(spool.get(offset))) for offset in chunk]
-            for chunk in chunks
-        )
-        outcomes = (item for batch in chunk_seeds for item in b.paraphrases(batch))
-        for seed, kept, rejects in progress.track(outcomes, "checking paraphrases", len(seeds)):
-            for rej in rejects:
-                reject(rej)
-            candidates.extend(
-                merge.candidates(
-                    seed.id,
-                    "\n".join(seed.user_texts()),
-                    [(p.id, p.scenario, "\n".join(p.user_texts())) for p in kept],
-                )
-            )
-            for sample in kept:
-                offsets[sample.id] = spool.put(sample)
-        chosen = set(merge.select(candidates, base_counts, config.synthetic_cap))
-        for cand in candidates:
-            if cand.id in chosen:
-                keep.append((cand.id, offsets[cand.id], "paraphrase"))
-            else:
-                data = orjson.loads(spool.get(offsets[cand.id]))
-                reject(
-                    Reject(
-                        cand.id,
-                        data["meta"].get("request_key"),
-                        "paraphrase",
-                        cand.scenario,
-                        "synthetic_cap",
-                        f"over the synthetic cap of {config.synthetic_cap:g}",
-                        data,
-                    )
-                )
-        keep.sort()
+        builder = Builder(config, toolset, cache, failures, in_flight_keys(state))
+        result.stats = builder.stats
+        run = _Assembly(builder, spool, rej_fh)
+        run.real(config.real)
+        run.seed_pass(config.seeds)
+        run.paraphrase_pass()
+        run.select(config.synthetic_cap)
         with atomic_writer(result.dataset) if write else open(os.devnull, "wb") as fh:
-            for _, offset, source in keep:
-                line = spool.get(offset)
-                fh.write(line)
-                result.kept[source] = result.kept.get(source, 0) + 1
-                data = orjson.loads(line)
-                tool = (data.get("meta") or {}).get("tool")
-                slot = (data["scenario"], tool, source)
-                stats.kept[slot] = stats.kept.get(slot, 0) + 1
-                if source != "real":
-                    stats.stages[source].accepted += 1
+            run.write(fh, result)
         result.dropped_cache_entries = list(cache.dropped)
+        del run, builder  # the dedup index and selection go before the chart is drawn
     if write:
-        result.report = write_report(out, stats, config)
+        result.report = write_report(out, result.stats, config)
     return result
