@@ -25,7 +25,9 @@ from .shards import ShardInfo, ShardWriter, shard_number
 from .stages import STAGES, Request, seed_requests
 from .tools import ToolSet, project_tools
 
-CHUNK = 2048
+# Requests classified per cache query. Each holds its body, and orjson returns
+# bodies with spare capacity: 512 keeps that under ~15 MB (2048 cost ~50 MB).
+CHUNK = 512
 
 
 @dataclass(slots=True)
