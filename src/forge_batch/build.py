@@ -39,7 +39,11 @@ from .report import Stats, write_report
 from .stages import Request, paraphrase_request, seed_requests
 from .tools import ToolSet, project_tools
 
-READ_CHUNK = 500  # responses read from the cache per query
+# Responses read from the cache per query, and accepted seeds read back from the spool
+# per step. A parsed sample holds its tools' full schemas (~35 KB of objects), so this
+# bounds a transient that allocator fragmentation then keeps in the peak RSS: at 100k
+# responses, 100 instead of 500 lowers the build's peak by ~20 MB at the same speed.
+READ_CHUNK = 100
 ARG_CHECKS = frozenset({"json", "tool", "required", "unknown_args", "schema"})
 
 
