@@ -49,6 +49,14 @@ def load_config(ctx: click.Context) -> config_mod.Config:
     return config_mod.load(ctx.obj["config"])
 
 
+poll_interval_option = click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds between polls (default: [engine] poll_interval).",
+)
+
+
 @click.group()
 @click.version_option(package_name="forge-batch")
 @click.option(
@@ -165,12 +173,7 @@ def prepare(ctx: click.Context) -> None:
 
 @cli.command()
 @click.option("--wait", "wait_for", is_flag=True, help="Poll until every batch has ended.")
-@click.option(
-    "--poll-interval",
-    type=click.FloatRange(min=0),
-    default=None,
-    help="Seconds between polls (default: [engine] poll_interval).",
-)
+@poll_interval_option
 @click.pass_context
 @handle_errors
 def submit(ctx: click.Context, wait_for: bool, poll_interval: float | None) -> None:
@@ -196,8 +199,13 @@ def submit(ctx: click.Context, wait_for: bool, poll_interval: float | None) -> N
 
 
 @cli.command()
-@click.option("--import", "import_path", type=click.Path(path_type=Path),
-              default=None, help="Also ingest a Batch output/error file obtained by hand.")
+@click.option(
+    "--import",
+    "import_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also ingest a Batch output/error file obtained by hand.",
+)
 @click.pass_context
 @handle_errors
 def collect(ctx: click.Context, import_path: Path | None) -> None:
@@ -247,12 +255,7 @@ def cancel(ctx: click.Context) -> None:
 
 
 @cli.command()
-@click.option(
-    "--poll-interval",
-    type=click.FloatRange(min=0),
-    default=None,
-    help="Seconds between polls (default: [engine] poll_interval).",
-)
+@poll_interval_option
 @click.pass_context
 @handle_errors
 def run(ctx: click.Context, poll_interval: float | None) -> None:

@@ -127,8 +127,10 @@ def collect_summary(collected: CollectResult, built: BuildResult, config: Config
         )
     if collected.imported is not None:
         imp = collected.imported
-        out.append(f"imported {imp.path.name}: {imp.cached} cached, {imp.failed} failed, "
-                   f"{imp.unknown} not sent by this project")
+        out.append(
+            f"imported {imp.path.name}: {imp.cached} cached, {imp.failed} failed, "
+            f"{imp.unknown} not sent by this project"
+        )
     if collected.waiting:
         out.append(f"{collected.waiting} batch(es) still running; collect again later")
     if not collected.batches and not collected.waiting:

@@ -143,9 +143,7 @@ class State:
         rec = self.ledger.get(sha)
         if rec is not None and rec.file == file:
             return rec
-        return next(
-            (r for r in self.ledger.values() if r.file == file and r.sha256 == sha), None
-        )
+        return next((r for r in self.ledger.values() if r.file == file and r.sha256 == sha), None)
 
     def add(self, rec: ShardRecord) -> None:
         """Enter a new shard; same content as an earlier shard gets its own key."""

@@ -41,8 +41,11 @@ class RunResult:
         return sum(r.prepared.written for r in self.rounds)
 
 
-def collect(config: Config, *, import_path: Path | None = None,
-            ) -> tuple[CollectResult, build.BuildResult]:
+def collect(
+    config: Config,
+    *,
+    import_path: Path | None = None,
+) -> tuple[CollectResult, build.BuildResult]:
     """Ingest finished batches (and an imported file), then rebuild the dataset.
 
     With the local engine, batches only progress while its server runs, so
