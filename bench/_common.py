@@ -286,13 +286,8 @@ def mark_collected(config: Any, stage: str | None = None) -> int:
     for info in state.manifest:
         if (info.file, info.sha256) in done or (stage and info.stage != stage):
             continue
-        rec = ShardRecord(
-            info.sha256,
-            info.file,
-            info.stage,
-            info.model,
-            info.lines,
-            info.bytes,
+        rec = ShardRecord.of(
+            info,
             state="collected",
             batch_id=f"batch_bench_{info.file.removesuffix('.jsonl')}",
             status="completed",

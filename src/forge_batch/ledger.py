@@ -62,6 +62,13 @@ class ShardRecord:
     errors: list[dict[str, Any]] = field(default_factory=list)
     collected: dict[str, int] | None = None
 
+    @classmethod
+    def of(cls, info: ShardInfo, **progress: Any) -> ShardRecord:
+        """A ledger entry for a shard of the manifest, at the given step."""
+        return cls(
+            info.sha256, info.file, info.stage, info.model, info.lines, info.bytes, **progress
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Failure:

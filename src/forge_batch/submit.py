@@ -60,15 +60,7 @@ def submit_shards(state: State, engine: Engine) -> SubmitResult:
             )
         resumed = rec is not None
         if rec is None:
-            rec = ShardRecord(
-                info.sha256,
-                info.file,
-                info.stage,
-                info.model,
-                info.lines,
-                info.bytes,
-                upload_name=f"{path.stem}-{info.sha256[:12]}.jsonl",
-            )
+            rec = ShardRecord.of(info, upload_name=f"{path.stem}-{info.sha256[:12]}.jsonl")
             state.add(rec)
             state.save_ledger()  # intent first: a crash from here on is resumable
         if rec.state == "uploading":
