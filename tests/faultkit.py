@@ -254,6 +254,12 @@ def reference_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return cfg
 
 
+def audit(cfg: Path, srv: Server, **kw: object) -> tuple[dict, Books]:
+    """``status --json`` and the books from the files, which must agree with it."""
+    status = status_json(ok(cfg, "status", "--json").out)
+    return status, account(cfg, status=status, server_data=srv.data, **kw)  # type: ignore[arg-type]
+
+
 def finish(
     cfg: Path,
     srv: Server,
@@ -275,8 +281,7 @@ def finish(
     if restart:
         srv.restart("")
     ok(cfg, "run")
-    status = status_json(ok(cfg, "status", "--json").out)
-    books = account(cfg, status=status, server_data=srv.data, repaid=repaid)
+    _, books = audit(cfg, srv, repaid=repaid)
     assert not books.unplanned  # every request ever sent is part of the finished job
     got = without_batch_ids(cfg.parent / "out" / "dataset.jsonl")
     want = expected_dataset(reference, cfg, books, cfg.parent.parent / "expected", damaged=damaged)

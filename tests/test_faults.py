@@ -18,12 +18,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from accounting import Books, account, read_jsonl, status_json
+from accounting import Books, account, read_jsonl
 from faultkit import (  # noqa: F401 (fixtures)
     JOB,
     SENT_RE,
     Server,
     Servers,
+    audit,
     cli,
     finish,
     make_project,
@@ -51,7 +52,7 @@ def test_line_500_resent_and_line_400_given_up(
     srv = servers.start("line_500=0.3,line_400=0.25,seed=11")
     cfg = make_project(tmp_path / "p", srv, engine={"max_attempts": 10})
     ok(cfg, "run")
-    books = account(cfg, status=status_json(ok(cfg, "status", "--json").out), server_data=srv.data)
+    _, books = audit(cfg, srv)
     reasons = failure_reasons(books)
     assert reasons["http_500"] >= 1 and reasons["http_400"] >= 1, reasons
     given_up = books.all("given_up")
@@ -79,8 +80,7 @@ def test_expired_batches_keep_partial_output_and_resend_the_rest(
     ok(cfg, "prepare")
     ok(cfg, "submit", "--wait")
     done = ok(cfg, "collect")
-    status = status_json(ok(cfg, "status", "--json").out)
-    books = account(cfg, status=status, server_data=srv.data)
+    status, books = audit(cfg, srv)
     batches = status["batches"]
     assert sum(b["lines"] > 2 for b in batches) >= 2, batches
     for b in batches:  # each batch stops after 2 lines; a 2-line batch just completes
@@ -116,8 +116,7 @@ def test_validation_failure_resends_the_whole_batch(
     ok(cfg, "prepare")
     assert shard.read_bytes() == original  # same pending set -> the same bytes
     ok(cfg, "run")
-    status = status_json(ok(cfg, "status", "--json").out)
-    books = account(cfg, status=status, server_data=srv.data)
+    status, books = audit(cfg, srv)
     failed = [b for b in status["batches"] if b["status"] == "failed"]
     assert len(failed) == 1, status["batches"]
     ledger = json.loads((cfg.parent / "batches" / "ledger.json").read_text())["shards"]
@@ -155,8 +154,7 @@ def test_cancel_mid_way_keeps_what_finished(
     assert asked in (2, 3), cancelled.out  # not the finished one (nor the second, if it just did)
     ok(cfg, "submit", "--wait")  # poll until every batch is terminal
     ok(cfg, "collect")
-    status = status_json(ok(cfg, "status", "--json").out)
-    books = account(cfg, status=status, server_data=srv.data)
+    status, books = audit(cfg, srv)
     statuses = Counter(b["status"] for b in status["batches"])
     assert statuses["completed"] >= 1 and statuses["cancelled"] >= 2, statuses
     assert 7 <= len(books.answered["seed"]) < SEEDS  # what finished before the cancel is kept
@@ -177,8 +175,7 @@ def test_http_429_500_and_reset_are_retried_without_duplicates(
     srv = servers.start("http_429=0.1,http_500=0.1,reset=0.06,seed=18")
     cfg = make_project(tmp_path / "p", srv)
     ok(cfg, "run")
-    status = status_json(ok(cfg, "status", "--json").out)
-    books = account(cfg, status=status, server_data=srv.data)  # one batch per upload
+    _, books = audit(cfg, srv)  # one batch per upload
     assert not books.failures  # HTTP faults never fail a request line
     files = [json.loads(p.read_text())["file"] for p in (srv.data / "files").glob("*.json")]
     uploads = Counter(f["filename"] for f in files if f["purpose"] == "batch")
@@ -233,7 +230,7 @@ def test_garbage_cut_off_and_refused_answers_are_cached_and_rejected(
     ok(cfg, "run")
     damaged = _damaged_by_server(srv)
     assert set(damaged.values()) == set(DAMAGE_CHECK), damaged
-    books = account(cfg, status=status_json(ok(cfg, "status", "--json").out), server_data=srv.data)
+    _, books = audit(cfg, srv)
     with ResponseCache(config_mod.load(cfg).paths.cache) as cache:
         assert cache.contains_many(list(damaged)) == set(damaged)  # paid for: kept
     for key, kind in damaged.items():
@@ -258,8 +255,7 @@ def test_server_restart_between_submit_and_collect(
     srv.start("line_delay=0.02")  # same --data: unfinished batches resume
     ok(cfg, "submit", "--wait")
     ok(cfg, "collect")
-    status = status_json(ok(cfg, "status", "--json").out)
-    books = account(cfg, status=status, server_data=srv.data)
+    status, books = audit(cfg, srv)
     assert {b["status"] for b in status["batches"]} == {"completed"}
     assert not books.failures and len(books.answered["seed"]) == SEEDS
     finish(cfg, srv, reference)
@@ -299,8 +295,7 @@ def test_corrupted_cache_entries_are_dropped_and_requested_again(
     _corrupt(cfg, para_b, "flip")
     done = ok(cfg, "collect")
     assert "dropped 2 corrupted cache entries" in done.out, done.out
-    status = status_json(ok(cfg, "status", "--json").out)
-    account(cfg, status=status, server_data=srv.data, repaid={seed_a, para_b})
+    status, _ = audit(cfg, srv, repaid={seed_a, para_b})
     assert (
         status["stages"]["seed"]["pending"] == 1 and status["stages"]["paraphrase"]["pending"] == 1
     )
