@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, not_utf8
 
 SCENARIOS: tuple[str, ...] = (
     "standard",
@@ -280,11 +280,7 @@ def load(path: str | Path) -> Config:
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start}",
-            path=path,
-            where="line {}".format(raw.count(b"\n", 0, exc.start) + 1),
-        ) from None
+        raise not_utf8(ConfigError, raw, exc, path) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", path=path) from None
     return from_dict(data, path)

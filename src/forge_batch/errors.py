@@ -65,6 +65,18 @@ class DiskFullError(ForgeError):
     exit_code = 1
 
 
+def not_utf8(
+    error: type[ForgeError], raw: bytes, exc: UnicodeDecodeError, path: str | Path
+) -> ForgeError:
+    """The error for a file that is not UTF-8: the first bad byte, its offset and line."""
+    line = raw.count(b"\n", 0, exc.start) + 1
+    return error(
+        f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start}",
+        path=path,
+        where=f"line {line}",
+    )
+
+
 def json_line_problem(line: bytes, exc: ValueError) -> str:
     """What is wrong with one line of a JSON lines file, in words (for InputError)."""
     try:

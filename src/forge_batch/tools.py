@@ -25,7 +25,7 @@ import jsonschema
 import orjson
 
 from . import strict
-from .errors import ToolsError
+from .errors import ToolsError, not_utf8
 
 if TYPE_CHECKING:
     from .config import Config
@@ -153,11 +153,7 @@ def read_json_file(path: Path, what: str = "tools file") -> Any:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ToolsError(
-            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start}",
-            path=path,
-            where="line {}".format(raw.count(b"\n", 0, exc.start) + 1),
-        ) from None
+        raise not_utf8(ToolsError, raw, exc, path) from None
     if not text.strip():
         raise ToolsError(f"{what} is empty", path=path)
     try:
