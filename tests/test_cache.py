@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from forge_batch import cache as cache_mod
@@ -78,3 +79,28 @@ def test_failure_summary_counts_attempts_and_gives_up(tmp_path: Path) -> None:
     assert summary[a][0] == 2 and summary[a][2] is True  # two attempts: given up
     assert summary[b][2] is True  # not retryable: given up at once
     assert summary[c][0] == 1 and summary[c][2] is False  # will be resent
+
+
+def test_a_killed_writers_temp_files_go_when_the_project_is_locked(tmp_path: Path) -> None:
+    """Seen in the SIGKILL test: a collect killed while writing batches/failures/ left
+    ``<batch>.jsonl.tmp-<pid>`` behind; the next command holding the lock removes it."""
+    import subprocess
+    import sys
+
+    from forge_batch.ledger import project_lock
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    batches = tmp_path / "batches"
+    (batches / "failures").mkdir(parents=True)
+    left = [
+        batches / f"ledger.json.tmp-{dead}",
+        batches / f".download-{dead}.jsonl",
+        batches / "failures" / f"batch_x.jsonl.tmp-{dead}",
+    ]
+    mine = batches / "failures" / f"batch_y.jsonl.tmp-{os.getpid()}"  # a live writer's
+    for p in [*left, mine]:
+        p.write_bytes(b"half")
+    with project_lock(batches):
+        assert not any(p.exists() for p in left)
+        assert mine.exists()

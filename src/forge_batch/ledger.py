@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 
 from .errors import StateError
-from .fsio import atomic_write
+from .fsio import atomic_write, remove_stale_temps
 from .keyset import KeySet
 from .shards import ShardInfo, read_keys
 
@@ -205,7 +205,11 @@ def in_flight_keys(state: State) -> KeySet:
 
 @contextlib.contextmanager
 def project_lock(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the batches folder for the whole command."""
+    """Hold an exclusive lock on the batches folder for the whole command.
+
+    Every command that writes there holds it, so this is where the temporary
+    files of a killed one (shards, ledger, failures, downloads) are removed.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ".lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -218,6 +222,8 @@ def project_lock(folder: Path) -> Iterator[None]:
                 path=folder,
                 hint="wait for it to finish",
             ) from None
+        for place in (folder, folder / "failures"):
+            remove_stale_temps(place)
         yield
     finally:
         os.close(fd)

@@ -18,7 +18,6 @@ from itertools import islice
 from . import build, progress
 from .cache import ResponseCache
 from .config import Config
-from .fsio import remove_stale_temps
 from .keyset import KeySet
 from .ledger import State, in_flight_keys, project_lock
 from .shards import ShardInfo, ShardWriter, shard_number
@@ -131,7 +130,6 @@ def prepare(config: Config, toolset: ToolSet | None = None) -> PrepareResult:
     result = PrepareResult()
     with project_lock(folder):
         state = State(folder)
-        remove_stale_temps(folder)
         result.replaced = _drop_unsubmitted(state)
         flying = in_flight_keys(state)
         summary = state.failure_summary(config.engine.max_attempts)
