@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -58,6 +59,161 @@ def _limit(request: Request, default: int, maximum: int) -> int:
     return int(raw)
 
 
+@dataclass
+class ServerContext:
+    """What the handlers share: the store, the worker and two settings.
+
+    Kept on ``app.state.ctx`` so the handlers can be plain module-level
+    functions (each testable and readable on its own) instead of closures.
+    """
+
+    store: Store
+    worker: Worker
+    max_upload_bytes: int
+    fail_validation: int = 0
+    created: Iterator[int] = field(default_factory=itertools.count)
+
+
+def _ctx(request: Request) -> ServerContext:
+    ctx: ServerContext = request.app.state.ctx
+    return ctx
+
+
+async def create_file(request: Request) -> Response:
+    ctx = _ctx(request)
+    file_id = ids.new_file_id()
+    try:
+        with ctx.store.new_file_writer(file_id) as sink:
+            upload = await receive_upload(request, sink, ctx.max_upload_bytes)
+            purpose = upload.fields.get("purpose")
+            if purpose not in UPLOAD_PURPOSES:
+                allowed = ", ".join(UPLOAD_PURPOSES)
+                raise ApiError(400, f"purpose must be one of: {allowed}.", param="purpose")
+    except ClientDisconnect:
+        raise ApiError(400, "The client disconnected during the upload.") from None
+    obj = ctx.store.register_file(file_id, upload.filename or "upload", purpose, upload.size)
+    return json_response(obj)
+
+
+def list_files(request: Request) -> Response:
+    order = request.query_params.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise ApiError(400, "order must be 'asc' or 'desc'.", param="order")
+    items = _ctx(request).store.list_files(request.query_params.get("purpose"), order)
+    return json_response(
+        _page(items, request.query_params.get("after"), _limit(request, 10_000, 10_000))
+    )
+
+
+def _file(request: Request) -> dict[str, Any]:
+    file_id = request.path_params["file_id"]
+    obj = _ctx(request).store.get_file(file_id)
+    if obj is None:
+        raise not_found("File", file_id)
+    return obj
+
+
+def get_file(request: Request) -> Response:
+    return json_response(_file(request))
+
+
+def file_content(request: Request) -> Response:
+    obj = _file(request)
+    path = _ctx(request).store.data_path(obj["id"])
+    if not path.is_file():
+        raise not_found("File", obj["id"])
+    return FileResponse(path, media_type="application/octet-stream")
+
+
+def delete_file(request: Request) -> Response:
+    obj = _file(request)
+    _ctx(request).store.delete_file(obj["id"])
+    return json_response({"id": obj["id"], "object": "file", "deleted": True})
+
+
+async def create_batch(request: Request) -> Response:
+    ctx = _ctx(request)
+    try:
+        body = orjson.loads(await _small_body(request))
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object.")
+    endpoint, window = body.get("endpoint"), body.get("completion_window")
+    if endpoint not in ENDPOINTS:
+        msg = f"endpoint {endpoint!r} is not supported here; use {ENDPOINTS[0]!r}."
+        raise ApiError(400, msg, param="endpoint", code="invalid_value")
+    if window not in WINDOWS:
+        msg = f"completion_window {window!r} is not supported; use '24h'."
+        raise ApiError(400, msg, param="completion_window", code="invalid_value")
+    metadata = _metadata(body.get("metadata"))
+    file_id = body.get("input_file_id")
+    if not isinstance(file_id, str):
+        raise ApiError(
+            400,
+            "input_file_id is required.",
+            param="input_file_id",
+            code="missing_required_parameter",
+        )
+    file = ctx.store.get_file(file_id)
+    if file is None:
+        raise not_found("File", file_id)
+    if file["purpose"] != "batch":
+        raise ApiError(
+            400,
+            f"File {file_id} must have purpose 'batch'.",
+            param="input_file_id",
+            code="invalid_value",
+        )
+    forced = next(ctx.created) < ctx.fail_validation
+    batch = ctx.store.create_batch(file_id, endpoint, window, metadata, forced)
+    ctx.worker.submit(batch["id"])
+    return json_response(batch)
+
+
+def list_batches(request: Request) -> Response:
+    items = _ctx(request).store.list_batches()
+    return json_response(_page(items, request.query_params.get("after"), _limit(request, 20, 100)))
+
+
+def _batch(request: Request) -> dict[str, Any]:
+    batch_id = request.path_params["batch_id"]
+    batch = _ctx(request).store.get_batch(batch_id)
+    if batch is None:
+        raise not_found("Batch", batch_id)
+    return batch
+
+
+def get_batch(request: Request) -> Response:
+    return json_response(_batch(request))
+
+
+def cancel_batch(request: Request) -> Response:
+    store = _ctx(request).store
+    batch_id = _batch(request)["id"]
+    if store.transition(batch_id, {"validating", "in_progress"}, "cancelling", cancelling_at=now()):
+        return json_response(store.get_batch(batch_id))
+    status = store.status(batch_id)
+    if status in ("cancelling", "cancelled"):
+        return json_response(store.get_batch(batch_id))
+    assert status in TERMINAL or status == "finalizing"
+    msg = f"Cannot cancel a batch with status '{status}'."
+    raise ApiError(400, msg, code="batch_not_cancellable")
+
+
+ROUTES = [
+    Route("/v1/files", create_file, methods=["POST"]),
+    Route("/v1/files", list_files, methods=["GET"]),
+    Route("/v1/files/{file_id}", get_file, methods=["GET"]),
+    Route("/v1/files/{file_id}", delete_file, methods=["DELETE"]),
+    Route("/v1/files/{file_id}/content", file_content, methods=["GET"]),
+    Route("/v1/batches", create_batch, methods=["POST"]),
+    Route("/v1/batches", list_batches, methods=["GET"]),
+    Route("/v1/batches/{batch_id}", get_batch, methods=["GET"]),
+    Route("/v1/batches/{batch_id}/cancel", cancel_batch, methods=["POST"]),
+]
+
+
 def build_app(
     store: Store,
     worker: Worker,
@@ -66,137 +222,14 @@ def build_app(
     fail_validation: int = 0,
 ) -> Starlette:
     """The Starlette app; ``fail_validation`` forces the first N new batches to fail."""
-    created = itertools.count()
-
-    async def create_file(request: Request) -> Response:
-        file_id = ids.new_file_id()
-        try:
-            with store.new_file_writer(file_id) as sink:
-                upload = await receive_upload(request, sink, max_upload_bytes)
-                purpose = upload.fields.get("purpose")
-                if purpose not in UPLOAD_PURPOSES:
-                    allowed = ", ".join(UPLOAD_PURPOSES)
-                    raise ApiError(400, f"purpose must be one of: {allowed}.", param="purpose")
-        except ClientDisconnect:
-            raise ApiError(400, "The client disconnected during the upload.") from None
-        obj = store.register_file(file_id, upload.filename or "upload", purpose, upload.size)
-        return json_response(obj)
-
-    def list_files(request: Request) -> Response:
-        order = request.query_params.get("order", "desc")
-        if order not in ("asc", "desc"):
-            raise ApiError(400, "order must be 'asc' or 'desc'.", param="order")
-        items = store.list_files(request.query_params.get("purpose"), order)
-        return json_response(
-            _page(items, request.query_params.get("after"), _limit(request, 10_000, 10_000))
-        )
-
-    def get_file(request: Request) -> Response:
-        return json_response(_file(request))
-
-    def _file(request: Request) -> dict[str, Any]:
-        file_id = request.path_params["file_id"]
-        obj = store.get_file(file_id)
-        if obj is None:
-            raise not_found("File", file_id)
-        return obj
-
-    def file_content(request: Request) -> Response:
-        obj = _file(request)
-        path = store.data_path(obj["id"])
-        if not path.is_file():
-            raise not_found("File", obj["id"])
-        return FileResponse(path, media_type="application/octet-stream")
-
-    def delete_file(request: Request) -> Response:
-        obj = _file(request)
-        store.delete_file(obj["id"])
-        return json_response({"id": obj["id"], "object": "file", "deleted": True})
-
-    async def create_batch(request: Request) -> Response:
-        try:
-            body = orjson.loads(await _small_body(request))
-        except orjson.JSONDecodeError:
-            raise ApiError(400, "The request body is not valid JSON.") from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "The request body must be a JSON object.")
-        endpoint, window = body.get("endpoint"), body.get("completion_window")
-        if endpoint not in ENDPOINTS:
-            msg = f"endpoint {endpoint!r} is not supported here; use {ENDPOINTS[0]!r}."
-            raise ApiError(400, msg, param="endpoint", code="invalid_value")
-        if window not in WINDOWS:
-            msg = f"completion_window {window!r} is not supported; use '24h'."
-            raise ApiError(400, msg, param="completion_window", code="invalid_value")
-        metadata = _metadata(body.get("metadata"))
-        file_id = body.get("input_file_id")
-        if not isinstance(file_id, str):
-            raise ApiError(
-                400,
-                "input_file_id is required.",
-                param="input_file_id",
-                code="missing_required_parameter",
-            )
-        file = store.get_file(file_id)
-        if file is None:
-            raise not_found("File", file_id)
-        if file["purpose"] != "batch":
-            raise ApiError(
-                400,
-                f"File {file_id} must have purpose 'batch'.",
-                param="input_file_id",
-                code="invalid_value",
-            )
-        forced = next(created) < fail_validation
-        batch = store.create_batch(file_id, endpoint, window, metadata, forced)
-        worker.submit(batch["id"])
-        return json_response(batch)
-
-    def list_batches(request: Request) -> Response:
-        items = store.list_batches()
-        return json_response(
-            _page(items, request.query_params.get("after"), _limit(request, 20, 100))
-        )
-
-    def get_batch(request: Request) -> Response:
-        batch_id = request.path_params["batch_id"]
-        batch = store.get_batch(batch_id)
-        if batch is None:
-            raise not_found("Batch", batch_id)
-        return json_response(batch)
-
-    def cancel_batch(request: Request) -> Response:
-        batch_id = request.path_params["batch_id"]
-        batch = store.get_batch(batch_id)
-        if batch is None:
-            raise not_found("Batch", batch_id)
-        if store.transition(
-            batch_id, {"validating", "in_progress"}, "cancelling", cancelling_at=now()
-        ):
-            return json_response(store.get_batch(batch_id))
-        status = store.status(batch_id)
-        if status in ("cancelling", "cancelled"):
-            return json_response(store.get_batch(batch_id))
-        assert status in TERMINAL or status == "finalizing"
-        msg = f"Cannot cancel a batch with status '{status}'."
-        raise ApiError(400, msg, code="batch_not_cancellable")
-
-    routes = [
-        Route("/v1/files", create_file, methods=["POST"]),
-        Route("/v1/files", list_files, methods=["GET"]),
-        Route("/v1/files/{file_id}", get_file, methods=["GET"]),
-        Route("/v1/files/{file_id}", delete_file, methods=["DELETE"]),
-        Route("/v1/files/{file_id}/content", file_content, methods=["GET"]),
-        Route("/v1/batches", create_batch, methods=["POST"]),
-        Route("/v1/batches", list_batches, methods=["GET"]),
-        Route("/v1/batches/{batch_id}", get_batch, methods=["GET"]),
-        Route("/v1/batches/{batch_id}/cancel", cancel_batch, methods=["POST"]),
-    ]
     handlers: dict[Any, Callable[..., Any]] = {
         ApiError: _api_error,
         HTTPException: _http_error,
         Exception: _server_error,
     }
-    return Starlette(routes=routes, exception_handlers=handlers)
+    app = Starlette(routes=ROUTES, exception_handlers=handlers)
+    app.state.ctx = ServerContext(store, worker, max_upload_bytes, fail_validation)
+    return app
 
 
 async def _small_body(request: Request) -> bytes:
