@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from . import hints
+from . import hints, related
 from .config import SCENARIOS, Config
 from .tools import Tool, ToolSet
 
@@ -82,45 +81,30 @@ def tool_counts(
     return {n: base + (n in extra) for n in names}
 
 
-_WORD = re.compile(r"[A-Za-z][a-z]*|[0-9]+")
-
-
-def _words(tool: Tool) -> set[str]:
-    words = {w.lower() for w in _WORD.findall(tool.export_name)}
-    words |= {f"param:{p}" for p in tool.parameters.get("properties", {}) or {}}
-    return words
-
-
 def partners(tool: Tool, tools: tuple[Tool, ...], limit: int = 3) -> tuple[str, ...]:
     """Tools that make sense beside ``tool``: itself, then the most related ones.
 
     Related means sharing name words or parameter names (read_file and
     read_text_file share "read", "file" and "path"); ties go to file order.
     """
-    mine = _words(tool)
-    scored = []
-    for pos, other in enumerate(tools):
-        if other.export_name == tool.export_name:
-            continue
-        theirs = _words(other)
-        score = len(mine & theirs) / max(1, len(mine | theirs))
-        if score > 0:
-            scored.append((-score, pos, other.export_name))
-    scored.sort()
-    return (tool.export_name, *(name for _, _, name in scored[:limit]))
+    idx = related.index(tools)
+    pos = tools.index(tool)
+    return (tool.export_name, *(idx.names[p] for p in idx.top(pos, limit)))
 
 
 def iter_seeds(config: Config, toolset: ToolSet) -> Iterator[SeedSpec]:
     """Every planned seed, scenario by scenario, tool by tool (prompt-cache friendly)."""
     tools = toolset.tools
     per_scenario = scenario_counts(config.seeds, config.scenarios, len(tools))
-    pairs = {t.export_name: partners(t, tools) for t in tools}
+    pairs: dict[str, tuple[str, ...]] = {}  # only tools with a paired seed need partners
     for scenario in SCENARIOS:
         counts = tool_counts(per_scenario[scenario], scenario, tools, config.random_seed)
         for tool in tools:
             name = tool.export_name
             for i in range(counts.get(name, 0)):
                 if scenario in PAIRED_SCENARIOS:
+                    if name not in pairs:
+                        pairs[name] = partners(tool, tools)
                     options = pairs[name]
                     targets: tuple[str, ...] = (name, options[i % len(options)])
                 else:
