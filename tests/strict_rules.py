@@ -1,6 +1,6 @@
 """Test helper: OpenAI strict Structured Outputs rules and Batch API line rules.
 
-Written independently of forge_batch.strict so it can catch the converter's
+Written independently of forge_batch.tools.strict so it can catch the converter's
 mistakes: what OpenAI documents for strict schemas (supported keywords, every
 object closed and fully required, root an object, limits) and for Batch input
 lines (custom_id <= 64 chars, method, url, body).

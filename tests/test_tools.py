@@ -11,9 +11,8 @@ import pytest
 from schema_faker import fake
 from strict_rules import schema_violations
 
-from forge_batch import strict
 from forge_batch.errors import ToolsError
-from forge_batch.tools import load_tools, parse_tools
+from forge_batch.tools import load_tools, parse_tools, strict
 
 DATA = Path(__file__).parent / "data"
 FILES = [

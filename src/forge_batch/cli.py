@@ -149,7 +149,7 @@ def tools_import(server: str, output: Path, timeout: float) -> None:
 
     Reads: nothing. Writes: OUTPUT.
     """
-    from .mcp_import import import_tools
+    from .tools.mcp_import import import_tools
 
     count = import_tools(server, output, timeout)
     click.echo(f"saved {count} tool(s) to {output}")

@@ -18,11 +18,11 @@ from typing import Any
 
 import orjson
 
-from . import keys, plan, prompts, strict
+from . import keys, plan, prompts
 from .cache import Cached
 from .config import Config
 from .records import Sample
-from .tools import Tool, ToolSet
+from .tools import Tool, ToolSet, strict
 
 Failure = tuple[str, str]  # (check, reason)
 

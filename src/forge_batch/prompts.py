@@ -21,10 +21,9 @@ from typing import Any
 
 import orjson
 
-from . import strict
 from .config import Config
 from .plan import CATALOG_SCENARIOS, SeedSpec
-from .tools import Tool, ToolSet
+from .tools import Tool, ToolSet, strict
 
 SEED_SYSTEM = """\
 You write training data for AI assistants that call tools (functions). Each request \

@@ -10,8 +10,8 @@ from typing import Any, TextIO
 import anyio
 import orjson
 
-from .errors import ToolsError
-from .fsio import atomic_write
+from ..errors import ToolsError
+from ..fsio import atomic_write
 
 
 async def _list_tools(command: list[str], timeout: float, errlog: TextIO) -> list[dict[str, Any]]:

@@ -1,82 +1,32 @@
-"""Convert a tool's JSON Schema to OpenAI's strict Structured Outputs subset, and back.
+"""Convert a tool's JSON Schema to OpenAI's strict Structured Outputs subset.
 
-Strict mode only accepts objects with ``additionalProperties: false`` that list
-every property as required, and a handful of keywords. The conversion keeps
-what strict mode can express, moves the meaning of the rest into descriptions,
-and returns a *codec* that undoes the two encodings it had to introduce:
-
-* optional properties become nullable; a ``null`` the model writes for one is
-  dropped again when parsing;
-* free-form values (objects without properties, ``any``, ``{}``) travel as
-  JSON-encoded strings and are decoded when parsing,
-
-so a parsed tool call carries the real types of the original schema, and is
-validated against that original schema, not the strict one.
+Keeps what strict mode can express, moves the meaning of the rest into
+descriptions (with a note for ``tools check``), and builds the codec that
+undoes the encodings it had to introduce (see ``codec``).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-# OpenAI documents these limits for strict schemas.
-MAX_OBJECT_DEPTH = 10
-MAX_PROPERTIES = 5000
-MAX_ENUM_VALUES = 1000
-# The response format wraps a tool's parameters two object levels deep
-# (root -> calls[] -> arguments), so a tool itself may nest this far.
-MAX_PARAM_DEPTH = MAX_OBJECT_DEPTH - 2
-
-STRING_FORMATS = frozenset(
-    {"date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"}
+from .codec import JSON, AnyCodec, ArrCodec, Codec, ObjCodec
+from .refs import resolve
+from .rules import (
+    MAX_ENUM_VALUES,
+    MAX_PARAM_DEPTH,
+    MAX_PROPERTIES,
+    NUMERIC,
+    SILENT,
+    STRING_FORMATS,
+    Unconvertible,
+    describe,
+    infer_types,
+    json_default,
+    length_text,
+    make_nullable,
 )
-# Dropped without a note: they carry no meaning for generation.
-SILENT = frozenset(
-    {
-        "$schema",
-        "$id",
-        "$comment",
-        "title",
-        "examples",
-        "deprecated",
-        "readOnly",
-        "writeOnly",
-        "$anchor",
-        "contentMediaType",
-    }
-)
-NUMERIC = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
-
-
-class Unconvertible(Exception):
-    """The schema has no faithful strict form; the tool is skipped with this reason."""
-
-
-JSON = "json"  # codec leaf: the value is a JSON-encoded string to decode
-
-
-@dataclass(frozen=True, slots=True)
-class ObjCodec:
-    """Object: drop nulls of ``optional`` keys, decode ``props`` that need it."""
-
-    props: dict[str, Any] = field(default_factory=dict)
-    optional: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
-class ArrCodec:
-    items: Any
-
-
-@dataclass(frozen=True, slots=True)
-class AnyCodec:
-    """anyOf: the branch is chosen by the shape of the value."""
-
-    branches: tuple[Any, ...]
-
-
-Codec = None | str | ObjCodec | ArrCodec | AnyCodec
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,52 +34,6 @@ class Conversion:
     schema: dict[str, Any]
     codec: Codec
     notes: tuple[str, ...]
-
-
-class DecodeError(ValueError):
-    """A JSON-encoded free-form value did not parse."""
-
-
-def decode(value: Any, codec: Codec) -> Any:
-    """Undo the strict encoding: drop optional nulls, decode JSON strings."""
-    if codec is None:
-        return value
-    if codec is JSON:
-        if not isinstance(value, str):
-            return value
-        try:
-            return json.loads(value)
-        except ValueError as exc:
-            raise DecodeError(f"free-form value is not valid JSON: {value[:60]!r}") from exc
-    if isinstance(codec, ObjCodec):
-        if not isinstance(value, dict):
-            return value
-        out = {}
-        for k, v in value.items():
-            if v is None and k in codec.optional:
-                continue
-            sub = codec.props.get(k)
-            out[k] = v if sub is None else decode(v, sub)
-        return out
-    if isinstance(codec, ArrCodec):
-        return [decode(v, codec.items) for v in value] if isinstance(value, list) else value
-    if isinstance(codec, AnyCodec):
-        for branch in codec.branches:
-            if isinstance(branch, ObjCodec) and isinstance(value, dict):
-                if set(value) <= set(branch.props) | branch.optional or not branch.props:
-                    return decode(value, branch)
-            elif isinstance(branch, ArrCodec) and isinstance(value, list):
-                return decode(value, branch)
-        return value
-    raise TypeError(f"unknown codec {codec!r}")
-
-
-def _json_default(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _describe(parts: list[str]) -> str:
-    return " ".join(p.strip() for p in parts if p and p.strip())
 
 
 class _Converter:
@@ -146,37 +50,7 @@ class _Converter:
     def resolve(
         self, node: dict[str, Any], path: str, stack: tuple[str, ...]
     ) -> tuple[dict, tuple]:
-        while isinstance(node, dict) and "$ref" in node:
-            ref = node["$ref"]
-            if not isinstance(ref, str) or not ref.startswith("#"):
-                raise Unconvertible(
-                    f"{path or '(root)'}: only local $ref are supported, got {ref!r}"
-                )
-            if ref in stack:
-                chain = " -> ".join([*stack[stack.index(ref) :], ref])
-                raise Unconvertible(
-                    f"{path or '(root)'}: recursive $ref ({chain}); "
-                    "a recursive schema has no bounded strict form"
-                )
-            if len(stack) >= 32:
-                raise Unconvertible(f"{path or '(root)'}: $ref chain deeper than 32")
-            target: Any = self.root
-            for part in ref[1:].split("/")[1:] if ref != "#" else []:
-                part = part.replace("~1", "/").replace("~0", "~")
-                if isinstance(target, dict) and part in target:
-                    target = target[part]
-                elif isinstance(target, list) and part.isdigit() and int(part) < len(target):
-                    target = target[int(part)]
-                else:
-                    raise Unconvertible(f"{path or '(root)'}: $ref {ref!r} points nowhere")
-            extra = {k: v for k, v in node.items() if k != "$ref"}
-            node = {**target, **extra} if isinstance(target, dict) else target
-            stack = (*stack, ref)
-        if node is True:
-            node = {}
-        if not isinstance(node, dict):
-            raise Unconvertible(f"{path or '(root)'}: a schema must be an object, got {node!r}")
-        return node, stack
+        return resolve(self.root, node, path, stack)
 
     # -- one node -----------------------------------------------------------
     def convert(
@@ -200,7 +74,7 @@ class _Converter:
             node["anyOf"] = node.pop("oneOf")
             self.note(path, "oneOf rewritten as anyOf (exactly-one is not enforced)")
         if "default" in node:
-            desc.append(f"Default: {_json_default(node.pop('default'))}.")
+            desc.append(f"Default: {json_default(node.pop('default'))}.")
             self.note(path, "default moved into the description")
         for key in (
             "not",
@@ -223,7 +97,7 @@ class _Converter:
             if isinstance(types, str):
                 types = [types]
             elif types is None:
-                types = self.infer_types(node)
+                types = infer_types(node)
             elif not isinstance(types, list) or not all(isinstance(t, str) for t in types):
                 raise Unconvertible(
                     f"{path or '(root)'}: type must be a string or a list of strings"
@@ -247,7 +121,7 @@ class _Converter:
                 else:
                     schema = {"anyOf": branches}
                     codec = AnyCodec(tuple(codecs)) if any(codecs) else None
-        text = _describe(desc)
+        text = describe(desc)
         if text and "description" not in schema:
             schema = (
                 {**schema, "description": text}
@@ -257,23 +131,6 @@ class _Converter:
         if nullable:
             schema = make_nullable(schema)
         return schema, codec
-
-    def infer_types(self, node: dict[str, Any]) -> list[str]:
-        if "properties" in node or "additionalProperties" in node:
-            return ["object"]
-        if "items" in node or "prefixItems" in node:
-            return ["array"]
-        if "enum" in node:
-            vals = node["enum"] if isinstance(node["enum"], list) else []
-            kinds = {_json_type(v) for v in vals}
-            return sorted(kinds) if kinds else []
-        if "const" in node:
-            return [_json_type(node["const"])]
-        if "pattern" in node or "format" in node or "minLength" in node:
-            return ["string"]
-        if any(k in node for k in NUMERIC):
-            return ["number"]
-        return []
 
     def merge_all_of(self, node: dict[str, Any], path: str, stack: tuple[str, ...]) -> dict:
         parts = node.pop("allOf")
@@ -289,7 +146,7 @@ class _Converter:
                 elif key == "required":
                     merged["required"] = sorted(set(merged.get("required", [])) | set(value))
                 elif key == "description":
-                    merged["description"] = _describe([merged.get("description", ""), value])
+                    merged["description"] = describe([merged.get("description", ""), value])
                 elif key in merged and merged[key] != value:
                     raise Unconvertible(f"{path or '(root)'}: allOf parts disagree on {key!r}")
                 else:
@@ -324,7 +181,7 @@ class _Converter:
 
     def free(self, path: str, desc: list[str]) -> tuple[dict, Codec]:
         self.note(path, "free-form value travels as a JSON-encoded string")
-        text = _describe([*desc, "A JSON value encoded as a string."])
+        text = describe([*desc, "A JSON value encoded as a string."])
         return {"type": "string", "description": text}, JSON
 
     def typed(
@@ -355,7 +212,7 @@ class _Converter:
                 self.note(path, f"format {fmt!r} moved into the description")
             lo, hi = node.get("minLength"), node.get("maxLength")
             if lo is not None or hi is not None:
-                desc.append(_length_text(lo, hi, "characters"))
+                desc.append(length_text(lo, hi, "characters"))
                 self.note(path, "minLength/maxLength moved into the description")
         elif kind in ("integer", "number"):
             for key in NUMERIC:
@@ -476,49 +333,6 @@ class _Converter:
             if key in node:
                 self.note(path, f"{key} dropped (not expressible in strict mode)")
         return schema, (ArrCodec(c) if c is not None else None)
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if value is None:
-        return "null"
-    return "array" if isinstance(value, list) else "object"
-
-
-def _length_text(lo: Any, hi: Any, unit: str) -> str:
-    if lo is not None and hi is not None:
-        return f"Between {lo} and {hi} {unit}."
-    return f"At least {lo} {unit}." if lo is not None else f"At most {hi} {unit}."
-
-
-def make_nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    """Allow null in a strict schema (how strict mode spells 'optional')."""
-    schema = dict(schema)
-    if "anyOf" in schema:
-        if {"type": "null"} not in schema["anyOf"]:
-            schema["anyOf"] = [*schema["anyOf"], {"type": "null"}]
-        return schema
-    if "const" in schema:
-        const = {k: v for k, v in schema.items() if k != "description"}
-        out = {"anyOf": [const, {"type": "null"}]}
-        if "description" in schema:
-            out = {"description": schema["description"], **out}
-        return out
-    kind = schema.get("type")
-    if isinstance(kind, str) and kind != "null":
-        schema["type"] = [kind, "null"]
-    elif isinstance(kind, list) and "null" not in kind:
-        schema["type"] = [*kind, "null"]
-    if "enum" in schema and None not in schema["enum"]:
-        schema["enum"] = [*schema["enum"], None]
-    return schema
 
 
 def convert(parameters: dict[str, Any]) -> Conversion:
