@@ -1,10 +1,15 @@
 """Test double: FakeModel, a deterministic stand-in for the model (NOT a model).
 
-It answers forge-batch's own seed and paraphrase prompts instantly: values
-come from the response schema (tests/schema_faker.py), seeded by a hash of the
-request, and the user turns are written from the argument values so the
+It answers forge-batch's own seed, paraphrase and judge prompts instantly:
+values come from the response schema (tests/schema_faker.py), seeded by a hash
+of the request, and the user turns are written from the argument values so the
 conversations pass the grounding check. Paraphrases reword the message with
-templates that keep every listed value. Use it through the local server:
+templates that keep every listed value. Judge requests get a verdict from a
+simple grader (``_verdict``): a value is ok when the user's words or a tool
+result contain it, a paraphrase keeps its intent when it states every value
+its original stated; a sample with a failure scores low, a clean one gets a
+score drawn from the request hash in [0.55, 1), so tests see keeps and
+rejects both. Use it through the local server:
 ``[engine] executor = "tests/doubles.py:FakeModel"`` or
 ``forge-batch serve --executor tests/doubles.py:FakeModel``.
 """
@@ -105,6 +110,105 @@ def _paraphrases(prompt: str, n: int, rng: random.Random) -> dict[str, Any]:
     return {"paraphrases": out}
 
 
+def _judge_sections(prompt: str) -> dict[str, str]:
+    """The judge prompt's sections (split at blank lines), by their label."""
+    out = {}
+    for part in prompt.split("\n\n"):
+        label, _, rest = part.partition(":")
+        out[label.split(" (")[0]] = rest.lstrip("\n ")
+    return out
+
+
+def _transcript(text: str) -> tuple[list[str], list[tuple[str, Any]], list[str], bool]:
+    """(user texts, calls as (name, args), tool outputs, has final answer) of a transcript."""
+    users, calls, outputs, answered = [], [], [], False
+    for line in text.splitlines():
+        if line.startswith("assistant calls "):
+            name, _, args = line[len("assistant calls ") :].partition(" ")
+            calls.append((name, json.loads(args or "{}")))
+            answered = False
+        elif line.startswith("calls "):  # the original request's calls
+            name, _, args = line[len("calls ") :].partition(" ")
+            calls.append((name, json.loads(args or "{}")))
+        elif line.startswith("user: "):
+            users.append(json.loads(line[len("user: ") :]))
+            answered = False
+        elif line.startswith("tool ") and " returned: " in line:
+            outputs.append(json.loads(line.split(" returned: ", 1)[1]))
+        elif line.startswith("assistant: "):
+            answered = True
+    return users, calls, outputs, answered
+
+
+FILLERS = {"is", "of", "to", "at", "be", "should"}
+
+
+def _value_problem(arg: str, value: str, others: list[str], text: str) -> str:
+    """Why a value is not what the user asked for ("" when it is), as a careful
+    grader would see it in the simplest way: the user (or a tool) said it, not
+    only as the start of a longer name, and the argument's own name is not
+    followed first by another argument's value."""
+    spots = [m.end() for m in re.finditer(re.escape(value), text, re.IGNORECASE)]
+    if not spots:
+        return "not in the user's words"
+    if value[:1].isupper() and all(re.match(r" [A-Z]", text[e : e + 2]) for e in spots):
+        return "cut short"
+    label = re.escape(arg.replace("_", " "))
+    for m in re.finditer(rf"\b{label}\b", text, re.IGNORECASE):
+        words = re.findall(r"[\w.]+", text[m.end() : m.end() + 40].casefold())
+        said = next((w for w in words if w not in FILLERS), "")
+        if said != value.casefold() and said in {o.casefold() for o in others}:
+            return "swapped with another argument"
+    return ""
+
+
+def _verdict(prompt: str, rng: random.Random) -> dict[str, Any]:
+    """A deterministic grade of a forge-batch judge prompt (see the module docstring)."""
+    sections = _judge_sections(prompt)
+    users, calls, outputs, answered = _transcript(sections.get("Conversation", ""))
+    evidence = " ".join(users + outputs)
+    graded, bad = [], []
+    for name, args in calls:
+        items = args.items() if isinstance(args, dict) else []
+        entries = []
+        values = {arg: _leaves(value) for arg, value in items}
+        for arg, leaves in values.items():
+            others = [v for a, vs in values.items() if a != arg for v in vs]
+            why = next((w for v in leaves if (w := _value_problem(arg, v, others, evidence))), "")
+            entries.append({"name": arg, "value_ok": not why, "reason": why or "stated"})
+            if why:
+                bad.append(f"{name}.{arg} {why}")
+        graded.append({"tool": name, "arguments": entries, "call_ok": True})
+    scenario = sections.get("Meant to show", "").split(":")[0]
+    decision_ok = (
+        (not calls) if scenario in ("no_tool", "ambiguous") else bool(calls) or not scenario
+    )
+    intent = None
+    if "Original request" in sections:
+        o_users, o_calls, _, _ = _transcript(sections["Original request"])
+        stated = [
+            v
+            for _, a in o_calls
+            for v in _leaves(a)
+            if o_users and v.casefold() in o_users[0].casefold()
+        ]
+        intent = all(v.casefold() in (users[0] if users else "").casefold() for v in stated)
+    ok = not bad and decision_ok and intent is not False
+    reason = "every value is in the user's words" if ok else "unsupported: " + ", ".join(bad)
+    if not decision_ok:
+        reason = "calling or not calling does not fit the scenario"
+    elif intent is False:
+        reason = "the paraphrase dropped a value of the original"
+    return {
+        "calls": graded,
+        "call_decision_ok": decision_ok,
+        "answer_truthful": True if (answered and outputs) else None,
+        "intent_kept": intent,
+        "reason": reason,
+        "score": round(0.55 + 0.45 * rng.random(), 3) if ok else round(0.3 * rng.random(), 3),
+    }
+
+
 class FakeModel:
     """Deterministic executor for forge-batch prompts (test double)."""
 
@@ -118,7 +222,9 @@ class FakeModel:
         rng = random.Random(digest)
         schema = body["response_format"]["json_schema"]["schema"]
         prompt = body["messages"][-1]["content"]
-        if "paraphrases" in schema.get("properties", {}):
+        if body["response_format"]["json_schema"].get("name") == "judge_verdict":
+            data = _verdict(prompt, rng)
+        elif "paraphrases" in schema.get("properties", {}):
             n = schema["properties"]["paraphrases"].get("minItems", 1)
             data = _paraphrases(prompt, n, rng)
         else:

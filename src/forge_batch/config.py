@@ -37,6 +37,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 LOCAL_MODEL = "SmolLM2-135M-Instruct"
 ENGINE_KINDS = ("local", "openai")
 SHINGLES = ("word1", "word2", "word3", "char3", "char4", "char5")
+JUDGE_SCOPES = ("all", "doubtful")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,22 @@ class Dedup:
 
 
 @dataclass(frozen=True, slots=True)
+class Judge:
+    """The judge stage: a model grades each sample the rules passed (or doubted).
+
+    ``threshold`` is applied at build time and is not in any request, so changing
+    it re-sends nothing; ``model`` is in the judge requests only (on load an unset
+    model becomes the generation model).
+    """
+
+    enabled: bool = True
+    model: str = ""
+    threshold: float = 0.8
+    scope: str = "all"  # "all": every sample that passed the rules; "doubtful": doubted only
+    max_tokens: int = 1024
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     model: str
@@ -123,6 +140,7 @@ class Config:
     generation: Generation = field(default_factory=Generation)
     checks: Checks = field(default_factory=Checks)
     dedup: Dedup = field(default_factory=Dedup)
+    judge: Judge = field(default_factory=Judge)
     prices: dict[str, Price] = field(default_factory=dict)
     batch_discount: float = 0.5
     distractors: int = 2
@@ -151,6 +169,7 @@ _TOP = {
     "generation": (dict, False),
     "checks": (dict, False),
     "dedup": (dict, False),
+    "judge": (dict, False),
     "prices": (dict, False),
 }
 
@@ -252,6 +271,23 @@ def _engine(r: _Reader) -> Engine:
         faults=r.get("faults", str, None),
         poll_interval=r.number("poll_interval", 5.0, 0.0, 3600.0),
         max_attempts=r.integer("max_attempts", 3, 1, 100),
+    )
+
+
+def _judge(r: _Reader, model: str) -> Judge:
+    r.check_keys(Judge.__slots__)
+    judge_model = r.get("model", str, model)
+    if not judge_model.strip():
+        raise r.fail("model", "must not be empty (leave it out to use the generation model)")
+    scope = r.get("scope", str, "all")
+    if scope not in JUDGE_SCOPES:
+        raise r.fail("scope", f"must be one of {', '.join(JUDGE_SCOPES)}, got {scope!r}")
+    return Judge(
+        enabled=r.get("enabled", bool, True),
+        model=judge_model,
+        threshold=r.number("threshold", 0.8, 0.0, 1.0),
+        scope=scope,
+        max_tokens=r.integer("max_tokens", 1024, 16, 100_000),
     )
 
 
@@ -359,6 +395,7 @@ def from_dict(data: dict[str, Any], path: Path) -> Config:
         generation=generation,
         checks=checks,
         dedup=dedup,
+        judge=_judge(r.sub("judge"), model),
         prices=_prices(r.sub("prices")),
         batch_discount=r.number("batch_discount", 0.5, 0.0, 1.0),
         distractors=r.integer("distractors", 2, 0, 20),
