@@ -503,3 +503,46 @@ def test_string_columns_survive_a_schema_change_between_chunks(tmp_path: Path) -
         "json", data_files=str(out), features=features, cache_dir=str(tmp_path / "hf-trl"), **small
     )
     assert [ds[i] for i in range(300, len(rows))] == [convert(r, "trl") for r in records()]
+
+
+def _developer_record() -> dict[str, Any]:
+    """A real record whose system prompt came in as OpenAI's ``developer`` role."""
+    record = records()[5]
+    messages = [{"role": "developer", "content": "Answer in English."}, *record["messages"]]
+    return {**record, "id": "r2", "messages": messages}
+
+
+def test_a_developer_turn_is_exported_as_the_system_prompt() -> None:
+    record = _developer_record()
+    openai_roles = [m["role"] for m in convert(record, "openai")["messages"]]
+    assert openai_roles[:2] == ["system", "system"] and "developer" not in openai_roles
+    trl = convert(record, "trl")["messages"]
+    assert trl[0] == {"role": "system", "content": "Answer in English."}
+    sharegpt = convert(record, "sharegpt")
+    assert sharegpt["system"] == "Answer in English.\n\nYou are the ops assistant."
+    assert "Answer in English." not in json.dumps(sharegpt["conversations"])
+    for i, turn in enumerate(sharegpt["conversations"]):
+        assert turn["from"] in (("human", "observation"), ("gpt", "function_call"))[i % 2]
+    text = convert(record, "hermes")["text"]
+    assert "<|im_start|>developer" not in text
+    assert any(t.role == "system" and "Answer in English." in t.content for t in parse_hermes(text))
+
+
+def _out_of_order(record: dict[str, Any]) -> dict[str, Any]:
+    """The parallel record with its two results stored in arrival order (b before a)."""
+    messages = list(record["messages"])
+    messages[2], messages[3] = messages[3], messages[2]
+    return {**record, "messages": messages}
+
+
+def test_parallel_results_follow_call_order_whatever_order_they_arrived_in() -> None:
+    record = _out_of_order(records()[1])
+    assert [m.get("tool_call_id") for m in record["messages"]][2:4] == ["call_b", "call_a"]
+    observation = convert(record, "sharegpt")["conversations"][2]
+    assert observation["from"] == "observation"
+    assert json.loads(observation["value"]) == [{"event_id": 42}, "queued"]
+    for fmt in ("openai", "trl"):
+        ids = [m.get("tool_call_id") for m in convert(record, fmt)["messages"]]
+        assert ids[2:4] == ["call_a", "call_b"]
+    text = convert(record, "hermes")["text"]
+    assert text.index('{"event_id": 42}') < text.index("queued")

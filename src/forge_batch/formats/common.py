@@ -127,6 +127,41 @@ def provenance(record: Record, minimal: bool) -> Row:
     return extra
 
 
+def messages_of(record: Record) -> list[dict[str, Any]]:
+    """The record's messages as every export reads them.
+
+    Two normalizations, both about what a trainer sees:
+
+    - ``developer`` becomes ``system``. OpenAI's newer models name the system
+      prompt "developer"; no export target has that role (LLaMA-Factory drops a
+      ShareGPT row with an unknown tag, Hermes and Qwen templates have no such
+      turn, the fine-tuning schema rejects it), and every trainer reads it as
+      what it is, the system prompt.
+    - The results that answer one assistant turn follow that turn's call order
+      (by ``tool_call_id``). Formats without ids (ShareGPT, Hermes, most chat
+      templates) pair results with calls by position, so results stored in
+      arrival order would each answer the wrong call. Results whose id matches
+      no call keep their place after the matched ones.
+    """
+    out: list[dict[str, Any]] = []
+    order: dict[Any, int] = {}
+    results: list[dict[str, Any]] = []
+    for m in record["messages"]:
+        if m.get("role") == "tool":
+            results.append(m)
+            continue
+        if results:
+            out += sorted(results, key=lambda r: order.get(r.get("tool_call_id"), len(order)))
+            results = []
+        if m.get("role") == "developer":
+            m = {**m, "role": "system"}
+        if m.get("tool_calls"):
+            order = {c.get("id"): i for i, c in enumerate(m["tool_calls"])}
+        out.append(m)
+    out += sorted(results, key=lambda r: order.get(r.get("tool_call_id"), len(order)))
+    return out
+
+
 def split_system(messages: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
     """(system text, the other messages): formats that keep the system prompt apart."""
     system = [m.get("content") or "" for m in messages if m.get("role") == "system"]

@@ -32,6 +32,7 @@ from .common import (
     arguments,
     call_names,
     functions,
+    messages_of,
     provenance,
     result_value,
     text_json,
@@ -67,11 +68,12 @@ def render(record: Record) -> str:
     """The whole conversation as one ChatML string (no trailing newline)."""
     names = call_names(record)
     fns = functions(record)
-    system = [m.get("content") or "" for m in record["messages"] if m.get("role") == "system"]
+    messages = messages_of(record)
+    system = [m.get("content") or "" for m in messages if m.get("role") == "system"]
     head = "\n\n".join(([system_prompt(fns)] if fns else []) + [s for s in system if s])
     turns = [_turn("system", head)] if head else []
     results: list[str] = []
-    for m in record["messages"]:
+    for m in messages:
         role = m.get("role")
         if role == "tool":
             payload = {

@@ -12,13 +12,15 @@ calls tools has ``tool_calls`` (arguments as a JSON string) and no ``content``
 key unless it also says something; tool turns carry ``tool_call_id``. Message
 keys outside role/content/name/tool_calls/tool_call_id/weight are dropped.
 ``tools`` is left out when the record has none (the API rejects an empty list).
+A ``developer`` message is written as ``system`` (the fine-tuning schema has
+no developer role; see common.messages_of), in place.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .common import Record, Row, arguments_text, chat_message, function_of
+from .common import Record, Row, arguments_text, chat_message, function_of, messages_of
 
 _KEEP = ("name", "weight")
 
@@ -41,7 +43,7 @@ def _tool(tool: dict[str, Any]) -> dict[str, Any]:
 
 def convert(record: Record, minimal: bool = False) -> Row:
     """One record -> one OpenAI fine-tuning line (``minimal`` changes nothing here)."""
-    messages = [_message(m) for m in record["messages"]]
+    messages = [_message(m) for m in messages_of(record)]
     row: Row = {"messages": messages}
     tools = record.get("tools") or []
     if tools:

@@ -11,7 +11,10 @@ followed by one ``observation``:
   FunctionFormatter accepts ("if not a list: [tool_call]") and renders with
   the template's own call syntax.
 - observation value: the tool's text for one result; for several, a JSON list
-  of the results in call order (objects decoded, other text as strings). A
+  of the results in the order of the calls they answer, matched by
+  ``tool_call_id`` (LLaMA-Factory pairs the n-th result with the n-th call;
+  results stored in arrival order would pair with the wrong call); objects
+  decoded, other text as strings. A
   list stays template-neutral, where LLaMA-Factory's own OpenAI converter
   joins results with Qwen-only "</tool_response><tool_response>" markers.
 - an assistant turn with both text and calls keeps only the calls (the
@@ -21,6 +24,10 @@ followed by one ``observation``:
 parameters}: what glaive_toolcall and older LLaMA-Factory expect, and newer
 versions unwrap {"type": "function"} entries to the same thing. ``system`` is
 always present ("" when the record has none) so every row has the same columns;
+the format has one system slot, so every ``system`` and ``developer`` message
+of the record is merged into it, in order, joined by a blank line (a
+``developer`` turn left in ``conversations`` would break the human/gpt
+alternation and LLaMA-Factory would drop the row);
 map it in dataset_info.json with ``"system": "system"``. ``meta`` is a JSON
 string (see common.meta_text). All columns are strings or lists of string
 pairs, so the file loads with any ``datasets`` version.
@@ -35,6 +42,7 @@ from .common import (
     Row,
     arguments,
     functions,
+    messages_of,
     provenance,
     result_value,
     split_system,
@@ -56,7 +64,7 @@ def _results_value(results: list[Any]) -> str:
 
 def convert(record: Record, minimal: bool = False) -> Row:
     """One record -> one LLaMA-Factory ShareGPT row; ``minimal`` leaves out ``meta``."""
-    system, messages = split_system(record["messages"])
+    system, messages = split_system(messages_of(record))
     turns: list[dict[str, str]] = []
     results: list[Any] = []
     for m in messages:

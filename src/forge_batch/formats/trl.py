@@ -4,7 +4,8 @@ Messages are what ``tokenizer.apply_chat_template`` documents: tool-call
 arguments as a dict (templates print them with ``tojson``; a string would be
 encoded twice), tool turns with ``tool_call_id`` and the function ``name``
 (some templates read one, some the other), no ``content`` key on a turn that
-only calls tools.
+only calls tools. A ``developer`` message becomes ``system`` in place (chat
+templates know no developer role; see common.messages_of).
 
 ``tools`` is a JSON string of OpenAI-style function entries, not a list:
 tool schemas differ in shape from tool to tool, and Arrow would merge them
@@ -28,7 +29,16 @@ from typing import Any
 
 import orjson
 
-from .common import Record, Row, arguments, call_names, chat_message, function_of, provenance
+from .common import (
+    Record,
+    Row,
+    arguments,
+    call_names,
+    chat_message,
+    function_of,
+    messages_of,
+    provenance,
+)
 
 
 def _message(m: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
@@ -45,7 +55,7 @@ def convert(record: Record, minimal: bool = False) -> Row:
     names = call_names(record)
     tools = [{"type": "function", "function": function_of(t)} for t in record.get("tools") or []]
     return {
-        "messages": [_message(m, names) for m in record["messages"]],
+        "messages": [_message(m, names) for m in messages_of(record)],
         "tools": orjson.dumps(tools).decode(),
         **provenance(record, minimal),
     }
