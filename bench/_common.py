@@ -553,9 +553,11 @@ def synth_tools(n: int, seed: int = 1234) -> list[dict[str, Any]]:
         for verb in VERBS:
             names.append(f"{verb}_{noun}")
     rng.shuffle(names)
+    base = len(names)
+    names += [f"{names[i % base]}_v{i // base + 1}" for i in range(base, n)]  # past 1,200
     tools = []
-    for name in names[:n]:
-        verb, noun = name.split("_", 1)
+    for i, name in enumerate(names[:n]):
+        verb, noun = names[i % base].split("_", 1)
         k = rng.randint(2, 7)
         fields = rng.sample(FIELDS, k)
         props: dict[str, Any] = {

@@ -95,6 +95,30 @@ def edit_tools(toml: Path, how: str) -> list[str]:
     return [t["name"] for t in chosen]
 
 
+def one_tool_edit(root: Path, n_tools: int, seeds: int) -> dict[str, Any]:
+    """Share of a seed job whose key changes when one tool's first sentence is reworded
+    (it is what no_tool/ambiguous catalogues show), beside the requests that show it."""
+    from forge_batch import config as cfgmod
+    from forge_batch.stages import seed_requests
+    from forge_batch.tools import project_tools
+
+    toml = c.make_project(root, c.synth_tools(n_tools), seeds=seeds, paraphrases_per_seed=0)
+    config = cfgmod.load(toml)
+    before = {spec: r.key for spec, r in seed_requests(config, project_tools(config))}
+    path = toml.parent / "tools.json"
+    data = json.loads(path.read_text())
+    tool = data["tools"][n_tools // 2]
+    tool["description"] = "Quickly " + tool["description"][0].lower() + tool["description"][1:]
+    path.write_text(json.dumps(data))
+    config = cfgmod.load(toml)
+    after = {spec: r.key for spec, r in seed_requests(config, project_tools(config))}
+    name = tool["name"]
+    changed = sum(after[s] != before.get(s) for s in after)
+    shows = sum(name in s.targets or name in s.shown for s in after)
+    catalogue = sum(bool(s.shown) for s in after)
+    return {"job": len(after), "changed": changed, "shows": shows, "catalogue": catalogue}
+
+
 def set_setting(toml: Path, key: str, value: int) -> None:
     lines = toml.read_text().splitlines()
     lines = [f"{key} = {value}" if ln.startswith(f"{key} =") else ln for ln in lines]
@@ -180,6 +204,23 @@ def main() -> None:
                 f"(seed {r['min_seed']:,} + paraphrase {r['min_para']:,}) of {r['job']:,}; "
                 f"a one-fingerprint-per-run tool: {r['job']:,} (100%)"
                 + (f"; edited {r['what']}" if isinstance(r["what"], list) else ""),
+            )
+        for n_tools in (100, 1000):
+            e = one_tool_edit(tmp / f"edit-{n_tools}", n_tools, 10 * n_tools)
+            print(f"one-tool edit at {n_tools} tools: {e}", flush=True)
+            report.add(
+                f"one tool's first sentence reworded, {n_tools} tools, {e['job']:,} seeds: "
+                "re-sent share",
+                100 * e["changed"] / e["job"],
+                "%",
+                "= requests showing the tool",
+                100 * e["shows"] / e["job"],
+                "requests that list or call the tool",
+                e["changed"] / e["shows"] if e["shows"] else float("inf"),
+                e["changed"] == e["shows"],
+                note=f"{e['changed']:,} keys changed, {e['shows']:,} requests show the tool; "
+                f"with every tool in every catalogue it was >= {e['catalogue']:,} "
+                "(every no_tool/ambiguous request); from request keys, seed stage",
             )
         report.notes.append(
             "(c) and (d) re-send only what their change creates: a paraphrase request's key "

@@ -86,3 +86,65 @@ def test_ten_thousand_tools_plan_in_seconds(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - started
     assert len(specs) == 1000
     assert elapsed < 10, elapsed
+
+
+ONLY_CATALOGUES = {s: float(s in ("no_tool", "ambiguous")) for s in C.SCENARIOS}
+
+
+def _catalogue_config(tmp_path: Path, **values: object) -> C.Config:
+    return C.from_dict(
+        {"tools": "x.json", "seeds": 400, "scenarios": ONLY_CATALOGUES, **values},
+        tmp_path / "forge.toml",
+    )
+
+
+def test_catalogue_is_bounded_and_holds_the_look_alikes(tmp_path: Path) -> None:
+    from forge_batch.tools import ToolSet
+
+    tools = synthetic(600, 4, tmp_path)
+    toolset = ToolSet(tmp_path / "x.json", "mcp", tools)
+    specs = list(plan.iter_seeds(_catalogue_config(tmp_path), toolset))
+    assert {s.scenario for s in specs} == {"no_tool", "ambiguous"}
+    order = {t.export_name: i for i, t in enumerate(tools)}
+    for spec in specs:
+        assert len(spec.shown) == 20 and spec.tool in spec.shown
+        assert list(spec.shown) == sorted(spec.shown, key=order.__getitem__)
+        near = plan.partners(toolset.by_name[spec.tool], tools, 9)
+        assert set(near) <= set(spec.shown)
+    again = list(plan.iter_seeds(_catalogue_config(tmp_path), toolset))
+    assert again == specs
+    smaller = list(plan.iter_seeds(_catalogue_config(tmp_path, generation={"catalogue_size": 5}),
+                                   toolset))  # fmt: skip
+    assert all(len(s.shown) == 5 for s in smaller)
+
+
+def test_small_tool_sets_list_every_tool(tmp_path: Path) -> None:
+    toolset = load_tools(DATA / "mcp-memory.tools.json")
+    config = C.from_dict({"tools": "x.json", "seeds": 100}, tmp_path / "forge.toml")
+    names = tuple(t.export_name for t in toolset.tools)
+    shown = [s.shown for s in plan.iter_seeds(config, toolset) if s.scenario == "no_tool"]
+    assert shown and all(s == names for s in shown)
+
+
+def test_one_tool_edit_resends_only_requests_that_show_it(tmp_path: Path) -> None:
+    import json
+
+    from forge_batch.stages import seed_requests
+
+    synthetic(300, 5, tmp_path)
+    path = tmp_path / "tools300-5.json"
+    config = C.from_dict({"tools": path.name, "seeds": 1500}, tmp_path / "forge.toml")
+    before = dict(seed_requests(config, load_tools(path)))
+    data = json.loads(path.read_text())
+    edited = data["tools"][17]
+    edited["description"] = "Edited. " + edited["description"]
+    path.write_text(json.dumps(data))
+    after = dict(seed_requests(config, load_tools(path)))
+    assert before.keys() == after.keys()
+    name = edited["name"]
+    changed = {s for s in after if after[s].key != before[s].key}
+    shows = {s for s in after if name in s.targets or name in s.shown}
+    assert changed == shows
+    assert 0 < len(changed) < 0.1 * len(after)
+    for spec, req in after.items():
+        assert len(req.canonical) < 8000, (spec, len(req.canonical))

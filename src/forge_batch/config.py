@@ -94,6 +94,7 @@ class Generation:
     max_tokens: int = 1024
     paraphrase_temperature: float = 0.9
     paraphrase_max_tokens: int = 512
+    catalogue_size: int = 20  # tools listed in a no_tool / ambiguous request at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +360,7 @@ def from_dict(data: dict[str, Any], path: Path) -> Config:
         max_tokens=rg.integer("max_tokens", 1024, 16, 100_000),
         paraphrase_temperature=rg.number("paraphrase_temperature", 0.9, 0.0, 2.0),
         paraphrase_max_tokens=rg.integer("paraphrase_max_tokens", 512, 16, 100_000),
+        catalogue_size=rg.integer("catalogue_size", 20, 1, 10_000),
     )
     rc = r.sub("checks")
     rc.check_keys(Checks.__slots__)

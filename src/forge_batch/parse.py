@@ -176,7 +176,10 @@ def parse_seed(
         messages, _, failure = _turn(data, "", toolset, sample_id, 0, with_calls)
     if failure:
         return None, meta, failure
-    tools = record_tools(sample_id, spec.targets, toolset, config)
+    if spec.shown:  # catalogue scenarios: the record offers what the request showed
+        tools = [toolset.by_name[n].openai() for n in spec.shown]
+    else:
+        tools = record_tools(sample_id, spec.targets, toolset, config)
     return Sample(sample_id, "seed", spec.scenario, messages, tools, meta), meta, None
 
 

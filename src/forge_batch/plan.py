@@ -31,6 +31,7 @@ class SeedSpec:
     index: int  # position within its (tool, scenario) group
     targets: tuple[str, ...]  # tools the conversation calls (export names)
     hint: str
+    shown: tuple[str, ...] = ()  # catalogue scenarios: the tools the request lists
 
 
 def _stable(random_seed: int, *parts: str) -> int:
@@ -92,9 +93,34 @@ def partners(tool: Tool, tools: tuple[Tool, ...], limit: int = 3) -> tuple[str, 
     return (tool.export_name, *(idx.names[p] for p in idx.top(pos, limit)))
 
 
+def catalogue(
+    tool: Tool, scenario: str, index: int, tools: tuple[Tool, ...], size: int, random_seed: int
+) -> tuple[str, ...]:
+    """The tools a no_tool or ambiguous request lists, in tool-file order.
+
+    Every tool when there are at most ``size``; otherwise the target, its most
+    related tools (the look-alikes that make "call nothing" or "ask first" hard)
+    up to half of ``size``, and the rest a fixed sample of the others, so a
+    request's size does not grow with the tool set and editing one tool changes
+    only the requests that list it.
+    """
+    if len(tools) <= size:
+        return tuple(t.export_name for t in tools)
+    idx = related.index(tools)
+    pos = tools.index(tool)
+    chosen = {pos, *idx.top(pos, max(0, size // 2 - 1))}
+    rng = random.Random(_stable(random_seed, "catalogue", scenario, tool.export_name, str(index)))
+    for other in rng.sample(range(len(tools)), min(len(tools), 2 * size)):
+        if len(chosen) >= size:
+            break
+        chosen.add(other)
+    return tuple(idx.names[p] for p in sorted(chosen))
+
+
 def iter_seeds(config: Config, toolset: ToolSet) -> Iterator[SeedSpec]:
     """Every planned seed, scenario by scenario, tool by tool (prompt-cache friendly)."""
     tools = toolset.tools
+    size = config.generation.catalogue_size
     per_scenario = scenario_counts(config.seeds, config.scenarios, len(tools))
     pairs: dict[str, tuple[str, ...]] = {}  # only tools with a paired seed need partners
     for scenario in SCENARIOS:
@@ -109,9 +135,11 @@ def iter_seeds(config: Config, toolset: ToolSet) -> Iterator[SeedSpec]:
                     targets: tuple[str, ...] = (name, options[i % len(options)])
                 else:
                     targets = (name,)
-                yield SeedSpec(
-                    scenario, name, i, targets, hints.hint(config.random_seed, name, scenario, i)
-                )
+                shown: tuple[str, ...] = ()
+                if scenario in CATALOG_SCENARIOS:
+                    shown = catalogue(tool, scenario, i, tools, size, config.random_seed)
+                hint = hints.hint(config.random_seed, name, scenario, i)
+                yield SeedSpec(scenario, name, i, targets, hint, shown)
 
 
 def distractors(

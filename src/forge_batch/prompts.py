@@ -239,9 +239,14 @@ def tool_block(tool: Tool) -> str:
     return "\n".join(lines)
 
 
-@lru_cache(maxsize=64)
-def catalog_block(toolset: ToolSet) -> str:
-    return "\n".join(f"- {t.export_name}: {t.one_line()}" for t in toolset.tools)
+@lru_cache(maxsize=65536)
+def _catalog_line(tool: Tool) -> str:
+    return f"- {tool.export_name}: {tool.one_line()}"
+
+
+def catalog_block(names: tuple[str, ...], toolset: ToolSet) -> str:
+    """One line per listed tool (a bounded catalogue: see plan.catalogue)."""
+    return "\n".join(_catalog_line(toolset.by_name[n]) for n in names)
 
 
 def seed_user_text(spec: SeedSpec, toolset: ToolSet) -> str:
@@ -249,7 +254,7 @@ def seed_user_text(spec: SeedSpec, toolset: ToolSet) -> str:
     if spec.scenario in CATALOG_SCENARIOS:
         parts.append(
             "Tools the assistant has (it must not call any of them here):\n"
-            + catalog_block(toolset)
+            + catalog_block(spec.shown, toolset)
         )
         if spec.scenario == "no_tool":
             parts.append(f"Topic: something near what {spec.tool} is for, that needs no tool.")
