@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from . import ids
@@ -32,6 +34,8 @@ log = logging.getLogger(__name__)
 ENDPOINTS = ("/v1/chat/completions",)
 WINDOWS = ("24h",)
 MAX_JSON_BODY = 1024 * 1024
+CHUNK = 256 * 1024
+_DIGITS = re.compile(r"[0-9]{1,9}")
 UPLOAD_PURPOSES = ("batch", "fine-tune", "assistants", "vision", "user_data", "evals")
 
 
@@ -54,7 +58,8 @@ def _limit(request: Request, default: int, maximum: int) -> int:
     raw = request.query_params.get("limit")
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    # ASCII digits only: str.isdigit() also accepts '²' and '٣', which int() refuses
+    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= maximum:
         raise ApiError(400, f"limit must be an integer from 1 to {maximum}.", param="limit")
     return int(raw)
 
@@ -118,11 +123,29 @@ def get_file(request: Request) -> Response:
 
 
 def file_content(request: Request) -> Response:
+    """The bytes, read through a handle opened here.
+
+    Opening before answering means a DELETE racing this call either wins
+    (404) or comes too late to matter: the open handle keeps the whole
+    content readable, so the client never sees a 500 or a cut-off body.
+    """
     obj = _file(request)
-    path = _ctx(request).store.data_path(obj["id"])
-    if not path.is_file():
-        raise not_found("File", obj["id"])
-    return FileResponse(path, media_type="application/octet-stream")
+    try:
+        fh = open(_ctx(request).store.data_path(obj["id"]), "rb")  # noqa: SIM115 (closed by _stream)
+    except FileNotFoundError:
+        raise not_found("File", obj["id"]) from None
+    size = os.fstat(fh.fileno()).st_size
+    return StreamingResponse(
+        _stream(fh),
+        media_type="application/octet-stream",
+        headers={"Content-Length": str(size)},
+    )
+
+
+def _stream(fh: BinaryIO) -> Iterator[bytes]:
+    with fh:
+        while block := fh.read(CHUNK):
+            yield block
 
 
 def delete_file(request: Request) -> Response:
@@ -225,6 +248,7 @@ def build_app(
     handlers: dict[Any, Callable[..., Any]] = {
         ApiError: _api_error,
         HTTPException: _http_error,
+        ClientDisconnect: _client_gone,
         Exception: _server_error,
     }
     app = Starlette(routes=ROUTES, exception_handlers=handlers)
@@ -271,6 +295,12 @@ def _http_error(request: Request, exc: Exception) -> Response:
     else:
         message = str(exc.detail)
     return json_response(error_body(message), exc.status_code)
+
+
+def _client_gone(request: Request, exc: Exception) -> Response:
+    """The client hung up mid-request: nothing was done and no one is listening."""
+    log.debug("client left during %s %s", request.method, request.url.path)
+    return json_response(error_body("The client disconnected during the request."), 400)
 
 
 def _server_error(request: Request, exc: Exception) -> Response:

@@ -6,6 +6,7 @@ Layout under the data folder::
     files/<file_id>.data      the raw bytes
     batches/<batch_id>.json   {"batch": <Batch>, "seq": n, "forced_invalid": bool}
     batches/<batch_id>.partial.jsonl   results of finished lines (see journal.py)
+    batches/<batch_id>.input.jsonl     the running batch's link to its input bytes
 
 Every JSON write is atomic (fsio), so a crash leaves the old or the new record.
 Records are also held in memory behind one lock: the HTTP handlers and the
@@ -18,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -245,6 +248,37 @@ class Store:
         seq, batch, forced = self._batches[batch_id]
         record = {"batch": batch, "seq": seq, "forced_invalid": forced}
         atomic_write(self.batches_dir / f"{batch_id}.json", orjson.dumps(record))
+
+    def input_copy_path(self, batch_id: str) -> Path:
+        if not ids.is_batch_id(batch_id):
+            raise ValueError(f"invalid batch id {batch_id!r}")
+        return self.batches_dir / f"{batch_id}.input.jsonl"
+
+    def pin_input(self, batch_id: str, file_id: str) -> Path:
+        """The batch's own reference to its input bytes: a hard link (else a copy).
+
+        A client may delete the input file while its batch runs (OpenAI keeps
+        running it). Without its own reference the worker could not list the
+        unrun lines at cancel time, and the finished, paid answers would be
+        lost with the batch. Raises FileNotFoundError if the input is gone.
+        """
+        dest = self.input_copy_path(batch_id)
+        if dest.exists():
+            return dest
+        src = self.data_path(file_id)
+        try:
+            os.link(src, dest)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            raise
+        except OSError:  # no hard links on this filesystem
+            with open(src, "rb") as fh, atomic_writer(dest) as out:
+                shutil.copyfileobj(fh, out)
+        return dest
+
+    def unpin_input(self, batch_id: str) -> None:
+        self.input_copy_path(batch_id).unlink(missing_ok=True)
 
     def journal_path(self, batch_id: str) -> Path:
         if not ids.is_batch_id(batch_id):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError, MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
@@ -120,10 +120,14 @@ async def receive_upload(request: Request, sink: BinaryIO, limit: int) -> Upload
         raise ApiError(400, "Expected a multipart/form-data body with a boundary.")
     body_limit = limit + FRAMING_ALLOWANCE
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > body_limit:
-        raise too_large(limit)
+    digits = declared is not None and declared.isascii() and declared.isdigit()
+    if digits and (len(declared) > 18 or int(declared) > body_limit):  # type: ignore[arg-type]
+        raise too_large(limit)  # (the length check first: no int() of 5,000 digits)
     receiver = _Receiver(sink, limit)
-    parser = MultipartParser(params[b"boundary"], receiver.callbacks())  # type: ignore[arg-type]
+    try:
+        parser = MultipartParser(params[b"boundary"], receiver.callbacks())  # type: ignore[arg-type]
+    except (FormParserError, ValueError) as exc:  # e.g. a boundary over 256 characters
+        raise ApiError(400, f"Malformed multipart header: {exc}") from None
     received = 0
     try:
         async for chunk in request.stream():

@@ -34,6 +34,7 @@ _FINISH_FROM = {
     "completed": {"finalizing"},
     "expired": {"in_progress"},
     "cancelled": {"cancelling"},
+    "failed": {"in_progress"},
 }
 
 
@@ -102,6 +103,7 @@ class Worker:
                 log.exception("batch %s failed inside the server", batch_id)
                 self._fail(batch_id, "server_error", f"internal error: {exc}")
             finally:
+                self._release_input(batch_id)
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
@@ -127,7 +129,8 @@ class Worker:
             self.store.transition(batch_id, {"cancelling"}, "cancelled", cancelled_at=now())
             return False
         try:
-            check = check_input(self._input_path(batch), batch["endpoint"])
+            pinned = self.store.pin_input(batch_id, batch["input_file_id"])
+            check = check_input(pinned, batch["endpoint"])
         except FileNotFoundError:
             msg = f"The input file {batch['input_file_id']} was deleted."
             check = InputCheck(errors=[_error("missing_input_file", msg, None)])
@@ -195,10 +198,14 @@ class Worker:
                     last_checkpoint = time.monotonic()
                 if self.faults.line_delay:
                     self._sleep(self.faults.line_delay, batch_id)
-        except FileNotFoundError:
+        except FileNotFoundError:  # only for state from before inputs were pinned
             journal.close()
-            msg = f"The input file {batch['input_file_id']} was deleted while the batch ran."
-            self._fail(batch_id, "missing_input_file", msg)
+            if self.store.status(batch_id) == "cancelling":
+                self._finish(batch_id, "cancelled")
+            else:
+                msg = f"The input file {batch['input_file_id']} was deleted while the batch ran."
+                errors = {"object": "list", "data": [_error("missing_input_file", msg, None)]}
+                self._finish(batch_id, "failed", errors=errors)  # finished answers are kept
             return
         finally:
             journal.close()
@@ -232,20 +239,31 @@ class Worker:
                 raise Stopped
         self._finish(batch_id, "completed")
 
-    def _finish(self, batch_id: str, final: str) -> None:
-        """Write the output and error files and move to a terminal status."""
+    def _finish(self, batch_id: str, final: str, errors: dict[str, Any] | None = None) -> None:
+        """Write the output and error files and move to a terminal status.
+
+        Every finished line is delivered, whatever the final status: those
+        answers were paid for.
+        """
         batch = self.store.get_batch(batch_id)
         assert batch is not None
         journal = Journal(self.store.journal_path(batch_id))
         done = journal.load()
         unrun: list[str] = []
         if final in ("expired", "cancelled"):
-            unrun = [cid for cid, _ in iter_requests(self._input_path(batch)) if cid not in done]
+            try:
+                unrun = [
+                    cid for cid, _ in iter_requests(self._input_path(batch)) if cid not in done
+                ]
+            except FileNotFoundError:  # input gone (state from before pinning): cannot list them
+                unrun = []
         code = "batch_expired" if final == "expired" else "batch_cancelled"
         records = list(done.values())
         n_ok = sum(1 for r in records if is_ok(r))
         n_err = len(records) - n_ok + len(unrun)
         fields: dict[str, Any] = {"output_file_id": None, "error_file_id": None}
+        if errors is not None:
+            fields["errors"] = errors
         if n_ok:
             lines = dump(r for r in records if is_ok(r))
             fields["output_file_id"] = self._write_output(batch_id, "output", lines)
@@ -276,7 +294,16 @@ class Worker:
     # -- helpers ---------------------------------------------------------------
 
     def _input_path(self, batch: dict[str, Any]) -> Path:
-        return self.store.data_path(batch["input_file_id"])
+        pinned = self.store.input_copy_path(batch["id"])
+        return pinned if pinned.exists() else self.store.data_path(batch["input_file_id"])
+
+    def _release_input(self, batch_id: str) -> None:
+        """Drop the batch's link to its input once the batch is over."""
+        try:
+            if self.store.status(batch_id) in TERMINAL:
+                self.store.unpin_input(batch_id)
+        except Exception:
+            log.exception("could not remove the input link of batch %s", batch_id)
 
     def _sleep(self, seconds: float, batch_id: str | None) -> None:
         """Sleep, waking early on stop or (for a running batch) on cancel."""
