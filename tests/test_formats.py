@@ -371,33 +371,31 @@ def test_hermes_calls_parse_back_to_the_same_names_and_arguments() -> None:
         calls = [[(c["name"], c["arguments"]) for c in t.calls] for t in turns if t.calls]
         assert calls == _calls(record)
         assert turns[0].role == "system"
-        assert turns[0].tools == [t["function"] for t in record["tools"]]
+        assert turns[0].tool_names == [t["function"]["name"] for t in record["tools"]]
         roles = [t.role for t in turns[1:]]
         expected = []
         for m in record["messages"]:
-            if m["role"] == "system" or (m["role"] == "tool" and expected[-1] == "tool"):
+            if m["role"] == "tool" and expected[-1] == "tool":
                 continue
             expected.append(m["role"])
         assert roles == expected
         assert text.startswith("<|im_start|>system\nYou are a function calling AI model.")
-        assert text.endswith("<|im_end|>")
+        assert text.endswith("<|im_end|>\n")
 
 
 def test_hermes_parallel_results_share_one_tool_turn() -> None:
     text = convert(records()[1], "hermes")["text"]
     tool_turns = [t for t in parse_hermes(text) if t.role == "tool"]
     assert len(tool_turns) == 1
-    assert tool_turns[0].responses == [
-        {"name": "create_event", "content": {"event_id": 42}},
-        {"name": "send_email", "content": "queued"},
-    ]
+    assert tool_turns[0].responses == ['{"event_id": 42}', "queued"]
     assert '"attendees": ["ana@x.io", "bo@y.io"]' in text
     assert "東京" in convert(records()[4], "hermes")["text"]  # UTF-8 kept, not \\u-escaped
 
 
 def test_hermes_keeps_the_records_system_prompt_after_the_tools() -> None:
-    system = parse_hermes(convert(records()[5], "hermes")["text"])[0]
-    assert system.content.endswith("</tool_call>\n\nYou are the ops assistant.")
+    tools, system = parse_hermes(convert(records()[5], "hermes")["text"])[:2]
+    assert tools.tool_names == ["send_email"]
+    assert (system.role, system.content) == ("system", "You are the ops assistant.")
 
 
 def test_sharegpt_turns_alternate_as_llama_factory_requires() -> None:
@@ -546,3 +544,87 @@ def test_parallel_results_follow_call_order_whatever_order_they_arrived_in() -> 
         assert ids[2:4] == ["call_a", "call_b"]
     text = convert(record, "hermes")["text"]
     assert text.index('{"event_id": 42}') < text.index("queued")
+
+
+HERMES_TEMPLATE = Path(__file__).parent / "data" / "hermes_2_pro_tool_use.json"
+ODD = _tool(
+    "lookup",
+    'Find an "entry".  ',
+    {
+        "type": "object",
+        "properties": {
+            "key": {"type": ["string", "integer"], "description": "  Its key. "},
+            "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+            "strict": {"type": "object", "additionalProperties": False},
+            "any": {},
+            "ratio": {"type": "number", "description": "0 to 1"},
+        },
+    },
+)
+
+
+def _hermes_template() -> Any:
+    """The reference template, compiled with the Jinja settings transformers uses.
+
+    transformers' chat_template_utils: ImmutableSandboxedEnvironment with
+    trim_blocks, lstrip_blocks and loopcontrols, ``tojson`` as json.dumps with
+    ensure_ascii=False (not Jinja's HTML-safe one), ``raise_exception``.
+    """
+    jinja2 = pytest.importorskip("jinja2")
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def raise_exception(message: str) -> None:
+        raise jinja2.exceptions.TemplateError(message)
+
+    def tojson(x: Any, ensure_ascii: bool = False, indent: Any = None, **kw: Any) -> str:
+        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, **kw)
+
+    env = ImmutableSandboxedEnvironment(
+        trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"]
+    )
+    env.filters["tojson"] = tojson
+    env.globals["raise_exception"] = raise_exception
+    return env.from_string(json.loads(HERMES_TEMPLATE.read_text())["template"])
+
+
+def test_hermes_text_is_what_the_hermes_2_pro_template_renders() -> None:
+    """Byte for byte, for every record, from the conversation the trl export holds."""
+    template = _hermes_template()
+    odd = {**records()[0], "id": "odd", "tools": [WEATHER, ODD, NOPARAMS]}
+    bare = {**records()[2], "id": "bare", "tools": []}
+    cases = [*records(), odd, bare, _developer_record(), _out_of_order(records()[1])]
+    for record in cases:
+        trl = convert(record, "trl")
+        expected = template.render(
+            messages=trl["messages"],
+            tools=json.loads(trl["tools"]),
+            bos_token="",
+            add_generation_prompt=False,
+        )
+        assert convert(record, "hermes")["text"] == expected, record["id"]
+    assert (
+        "lookup(key: Union[str,int], labels: dict[str, str], strict: dict[str, Union[]]"
+        in (convert(odd, "hermes")["text"])
+    )
+
+
+def test_hermes_prints_a_nullable_type_where_the_template_recurses_forever() -> None:
+    """``["string", "null"]`` (OpenAI strict schemas) sends the template into endless
+    recursion; the export prints ``None`` for "null" and keeps every other byte."""
+    nullable = _tool(
+        "find",
+        "Find.",
+        {"type": "object", "properties": {"q": {"type": ["string", "null"]}}},
+    )
+    record = {**records()[2], "id": "nullable", "tools": [nullable]}
+    trl = convert(record, "trl")
+    template = _hermes_template()
+    with pytest.raises(RecursionError):
+        template.render(messages=trl["messages"], tools=json.loads(trl["tools"]), bos_token="")
+    text = convert(record, "hermes")["text"]
+    assert '"description": "find(q: Union[str,None]) - Find.\n\n    Args:\n' in text
+    plain = {**record, "tools": [_tool("find", "Find.", {"type": "object", "properties": {}})]}
+    rendered = template.render(
+        messages=trl["messages"], tools=json.loads(convert(plain, "trl")["tools"]), bos_token=""
+    )
+    assert convert(plain, "hermes")["text"] == rendered
