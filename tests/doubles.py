@@ -249,3 +249,30 @@ class FakeModel:
                 "total_tokens": prompt_chars // 4 + len(content) // 4,
             },
         }
+
+
+class OddUsageModel(FakeModel):
+    """FakeModel behind a compatible server that shapes ``usage`` its own way (test double).
+
+    Chosen by a hash of the request: usage missing, counts as floats (12.0) with
+    extra entries (a ``queue_time``, an object, null details), or, for about one
+    request in six, ``"usage": "n/a"`` (a malformed body every time it is asked).
+    """
+
+    def __call__(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        status, out = super().__call__(body)
+        pick = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).digest()[0] % 6
+        usage = out["usage"]
+        if pick == 0:
+            out["usage"] = "n/a"
+        elif pick == 1:
+            del out["usage"]
+        elif pick in (2, 3):
+            out["usage"] = {
+                **{k: float(v) for k, v in usage.items()},
+                "queue_time": 0.0123,
+                "x_groq": {"id": "req_1"},
+                "prompt_tokens_details": None,
+                "completion_tokens_details": {"reasoning_tokens": 0.0, "note": "ok"},
+            }
+        return status, out

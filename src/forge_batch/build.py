@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from . import checks, dedup, merge, parse, plan, progress
+from . import checks, dedup, merge, parse, plan, progress, response
 from .cache import Cached, ReadOnlyCache, ResponseCache
 from .config import Config
 from .errors import InputError, json_line_problem
@@ -70,14 +70,11 @@ class Builder:
         self.stats = Stats()
 
     def _usage(self, meta: dict[str, Any]) -> None:
-        usage = meta.get("usage") or {}
-        self.stats.prompt_tokens += int(usage.get("prompt_tokens") or 0)
-        self.stats.completion_tokens += int(usage.get("completion_tokens") or 0)
-        details = usage.get("prompt_tokens_details") or {}
-        if "cached_tokens" in details:
-            self.stats.cached_tokens = (self.stats.cached_tokens or 0) + int(
-                details["cached_tokens"] or 0
-            )
+        prompt, completion, cached = response.token_counts(meta.get("usage"))
+        self.stats.prompt_tokens += prompt
+        self.stats.completion_tokens += completion
+        if cached is not None:
+            self.stats.cached_tokens = (self.stats.cached_tokens or 0) + cached
 
     def missing(
         self, stage: str, req: Request, source: str, scenario: str, sample_id: str

@@ -4,6 +4,9 @@ A response is paid for once; whatever happens later (a crash, an edit, a
 rerun), a request whose key is here is never sent again. Each entry carries a
 checksum: a corrupted entry (truncated bytes, a bad disk) is detected on read,
 dropped, and so becomes pending again instead of being parsed into a sample.
+Every read also runs the ingest check on the body (response.check): an entry
+that an older version cached without it, and that would crash a later command
+(``"usage": "n/a"``, content nested 5,000 deep), is treated as corrupted too.
 
 Entry format (version 1): b"FBC1" + blake2b-8 digest of the payload + payload,
 where the payload is orjson of ``{"body": <chat.completion>, "batch_id": ...}``.
@@ -24,6 +27,7 @@ from typing import Any
 import diskcache
 import orjson
 
+from . import response
 from .errors import DiskFullError
 from .fsio import disk_full_guard
 
@@ -67,6 +71,19 @@ def decode(raw: Any) -> Cached | None:
     if not isinstance(data, dict) or not isinstance(data.get("body"), dict):
         return None
     return Cached(data["body"], data.get("batch_id"))
+
+
+def load(raw: Any) -> Cached | None:
+    """The entry with its body checked and normalized, or None when it is unusable.
+
+    Every reader goes through this: a corrupted entry and one whose body fails
+    response.check are the same to them (dropped, pending again).
+    """
+    entry = decode(raw)
+    if entry is None:
+        return None
+    body, _ = response.check(entry.body, size=len(raw) - len(MAGIC) - DIGEST)
+    return None if body is None else Cached(body, entry.batch_id)
 
 
 def _rows(execute: Callable[..., Any], columns: str, keys: list[str]) -> Iterator[tuple]:
@@ -130,7 +147,7 @@ def _entries(
     """key -> decoded entry for the keys present; ``corrupted`` hears of the bad ones."""
     out: dict[str, Cached] = {}
     for key, mode, filename, value in _rows(execute, "key, mode, filename, value", keys):
-        entry = decode(_fetch(disk, mode, filename, value))
+        entry = load(_fetch(disk, mode, filename, value))
         if entry is None:
             corrupted(key)
         else:
@@ -183,18 +200,18 @@ class ResponseCache:
         return {row[0] for row in _rows(self._cache._sql, "key", keys)}
 
     def valid_many(self, keys: list[str]) -> set[str]:
-        """Which of ``keys`` hold an intact entry; corrupted ones are dropped.
+        """Which of ``keys`` hold a usable entry; corrupted or invalid ones are dropped.
 
         prepare classifies with this rather than ``contains_many``: a damaged
         entry counted as "paid for" would be neither usable nor sent again.
         Values are read straight from diskcache's table (one query per 500
-        keys) and only their checksum is verified.
+        keys); each is checked as build will read it (``load``).
         """
         found: set[str] = set()
         for key, mode, filename, value in _rows(
             self._cache._sql, "key, mode, filename, value", keys
         ):
-            if intact(_fetch(self._cache.disk, mode, filename, value)):
+            if load(_fetch(self._cache.disk, mode, filename, value)) is not None:
                 found.add(key)
             else:
                 self._cache.delete(key, retry=True)
@@ -202,11 +219,11 @@ class ResponseCache:
         return found
 
     def get(self, key: str) -> Cached | None:
-        """The cached response, or None (a corrupted entry is dropped)."""
+        """The cached response, or None (a corrupted or invalid entry is dropped)."""
         raw = self._cache.get(key, default=None, retry=True)
         if raw is None:
             return None
-        entry = decode(raw)
+        entry = load(raw)
         if entry is None:
             self._cache.delete(key, retry=True)
             self.dropped.append(key)
@@ -294,7 +311,7 @@ class ReadOnlyCache:
         ).fetchone()
         if row is None:
             return None
-        entry = decode(_fetch(self._disk, *row))
+        entry = load(_fetch(self._disk, *row))
         if entry is None:
             self.dropped.append(key)
         return entry

@@ -2,10 +2,12 @@
 
 For each batch in a terminal state, the output and error files are downloaded
 and matched to the shard's requests by ``custom_id``, never by position (the
-Batch API does not keep order). A 200 response goes into the cache under its
-key; anything else is a failure with its reason, and so is every request the
-batch never answered (expired, cancelled, failed validation). Failed requests
-become pending again, and prepare resends exactly those. A batch is marked
+Batch API does not keep order). A 200 response whose body passes
+response.check goes into the cache under its key; a 200 that does not is an
+``invalid_response`` failure (never cached); anything else is a failure with
+its reason, and so is every request the batch never answered (expired,
+cancelled, failed validation). Failed requests become pending again, and
+prepare resends exactly those. A batch is marked
 collected only after its responses are in the cache, so a crash mid-way just
 means the next collect ingests it again (cache writes are idempotent).
 """
@@ -26,6 +28,8 @@ from .config import Config
 from .engine import Engine
 from .errors import InputError, json_line_problem
 from .ledger import RETRYABLE_STATUS, TERMINAL, Failure, ShardRecord, State, project_lock
+from .response import REASON as INVALID
+from .response import check as check_response
 from .shards import read_keys
 from .submit import refresh
 
@@ -74,23 +78,42 @@ def iter_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield n, record
 
 
+def _text(value: Any, limit: int = 500) -> str:
+    """A message from outside as one bounded string (only strings are taken as text)."""
+    return value[:limit] if isinstance(value, str) else ""
+
+
 def classify(record: dict[str, Any]) -> tuple[dict[str, Any] | None, tuple[str, str, bool] | None]:
-    """-> (chat.completion body, None) or (None, (reason, message, retryable))."""
+    """-> (checked chat.completion body, None) or (None, (reason, message, retryable)).
+
+    A 200 whose body fails response.check is ``invalid_response``: never cached,
+    and retryable. It was paid for, but a resend may well come back sound, and
+    the ledger's ``engine.max_attempts`` bounds the resends: a server that always
+    answers malformed costs at most that many attempts, then the request is
+    given up (a ``request_failed`` reject naming the problem).
+    """
     response = record.get("response")
     error = record.get("error")
     if isinstance(response, dict):
         status = response.get("status_code")
         body = response.get("body")
-        if status == 200 and isinstance(body, dict) and "choices" in body:
-            return body, None
+        if status == 200 and not isinstance(status, bool):
+            checked, problem = check_response(body)
+            if checked is not None:
+                return checked, None
+            return None, (INVALID, problem or "malformed body", True)
         message = ""
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            message = str(body["error"].get("message", ""))
-        code = status if isinstance(status, int) else 0
+            message = _text(body["error"].get("message"))
+        code = status if isinstance(status, int) and not isinstance(status, bool) else 0
+        if not 0 <= code <= 999:
+            code = 0
         return None, (f"http_{code}", message or f"HTTP {code}", code in RETRYABLE_STATUS)
     if isinstance(error, dict):
-        code = str(error.get("code") or "error")
-        return None, (code, str(error.get("message", "")), True)
+        raw = error.get("code")
+        code = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else _text(raw, 100)
+        code = code or "error"
+        return None, (code, _text(error.get("message")), True)
     return None, ("malformed_result", "result line has neither response nor error", True)
 
 
@@ -182,6 +205,7 @@ class Imported:
     cached: int = 0
     failed: int = 0
     unknown: int = 0  # custom_ids this project never sent
+    reasons: dict[str, int] = field(default_factory=dict)  # why lines failed
 
 
 def import_file(config: Config, path: Path) -> Imported:
@@ -210,9 +234,11 @@ def import_file(config: Config, path: Path) -> Imported:
                 if key not in sent:
                     result.unknown += 1
                     continue
-                body, _ = classify(record)
+                body, failure = classify(record)
                 if body is None:
                     result.failed += 1
+                    why = failure[0] if failure else "malformed_result"
+                    result.reasons[why] = result.reasons.get(why, 0) + 1
                     continue
                 good.append((key, body, f"import:{path.name}"))
                 if len(good) >= PUT_BATCH:

@@ -127,9 +127,11 @@ def collect_summary(collected: CollectResult, built: BuildResult, config: Config
         )
     if collected.imported is not None:
         imp = collected.imported
+        why = ", ".join(f"{n} {r}" for r, n in sorted(imp.reasons.items()))
         out.append(
-            f"imported {imp.path.name}: {imp.cached} cached, {imp.failed} failed, "
-            f"{imp.unknown} not sent by this project"
+            f"imported {imp.path.name}: {imp.cached} cached, {imp.failed} failed"
+            + (f" ({why})" if why else "")
+            + f", {imp.unknown} not sent by this project"
         )
     if collected.waiting:
         out.append(f"{collected.waiting} batch(es) still running; collect again later")
