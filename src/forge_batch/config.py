@@ -86,6 +86,7 @@ class Paths:
 class Limits:
     max_lines: int = 50_000
     max_bytes: int = 200 * 1000 * 1000
+    context_window: int | None = None  # tokens; None: the model's (context.CONTEXT_WINDOWS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,10 +349,11 @@ def from_dict(data: dict[str, Any], path: Path) -> Config:
         server=_inside(root, rp.get("server", str, "batches/local-server"), rp, "server"),
     )
     rl = r.sub("limits")
-    rl.check_keys(("max_lines", "max_bytes"))
+    rl.check_keys(("max_lines", "max_bytes", "context_window"))
     limits = Limits(
         rl.integer("max_lines", 50_000, 1, 50_000),
         rl.integer("max_bytes", 200 * 1000 * 1000, 1024, 200 * 1000 * 1000),
+        rl.integer("context_window", 0, 256, 100_000_000) if "context_window" in rl.table else None,
     )
     rg = r.sub("generation")
     rg.check_keys(Generation.__slots__)

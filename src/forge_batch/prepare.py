@@ -157,6 +157,9 @@ def prepare(config: Config, toolset: ToolSet | None = None) -> PrepareResult:
                     )
                 except BaseException:
                     writer.abort()
+                    for info in result.shards + writer.shards:  # not in the manifest yet
+                        with contextlib.suppress(FileNotFoundError):
+                            (folder / info.file).unlink()
                     raise
                 result.shards.extend(writer.close())
             result.dropped = list(cache.dropped)

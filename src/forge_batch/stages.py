@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from . import keys, plan, prompts
+from . import context, keys, plan, prompts
 from .config import Config
+from .errors import InputError
 from .tools import ToolSet
 
 STAGES = ("seed", "paraphrase")
@@ -28,8 +29,18 @@ class Request:
 def seed_requests(config: Config, toolset: ToolSet) -> Iterator[tuple[plan.SeedSpec, Request]]:
     """Every planned seed with its request, in plan order."""
     limit = config.generation.max_tokens
+    window = context.window(config)
     for spec in plan.iter_seeds(config, toolset):
         canon = prompts.canonical_seed(spec, toolset, config)
+        problem = context.overflow(canon, limit, window)
+        if problem:
+            raise InputError(
+                f"tool {spec.tool!r} ({spec.scenario} request): {problem}",
+                path=config.path,
+                hint="shorten that tool's description or parameter schema, lower "
+                "[generation] max_tokens or catalogue_size, or set [limits] context_window "
+                "if the model's window is larger",
+            )
         yield spec, Request("seed", keys.key_of(canon), canon, limit)
 
 
