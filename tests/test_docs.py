@@ -21,3 +21,17 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make demo" in readme
     assert (ROOT / ".ci" / "run").read_text().strip().endswith("make test")
+
+
+def test_formats_doc_and_export_help_state_what_trl_needs() -> None:
+    """The trl export needs datasets >= 4.7; older stacks are sent to sharegpt."""
+    from click.testing import CliRunner
+
+    from forge_batch.cli import cli
+
+    doc = (ROOT / "docs" / "formats.md").read_text()
+    assert "**Requires `datasets >= 4.7`.**" in doc
+    assert "**On an older stack, export `sharegpt`**" in doc
+    help_text = " ".join(CliRunner().invoke(cli, ["export", "--help"]).output.split())
+    assert "needs datasets >= 4.7 (on an older stack, export sharegpt)" in help_text
+    assert "docs/formats.md" in (ROOT / "README.md").read_text()

@@ -628,3 +628,32 @@ def test_hermes_prints_a_nullable_type_where_the_template_recurses_forever() -> 
         messages=trl["messages"], tools=json.loads(convert(plain, "trl")["tools"]), bos_token=""
     )
     assert convert(plain, "hermes")["text"] == rendered
+
+
+def test_trl_loads_when_an_argument_changes_type_between_calls(tmp_path: Path) -> None:
+    """docs/formats.md: trl needs datasets >= 4.7. Below, the load fails; from 4.7, exact."""
+    datasets = pytest.importorskip("datasets")
+    datasets.disable_progress_bars()
+    base = records()[0]
+
+    def with_ref(rid: str, ref: Any) -> dict[str, Any]:
+        call = _call(f"call_{rid}", "get_weather", {"city": "Bern", "ref": ref})
+        messages = [
+            base["messages"][0],
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": f"call_{rid}", "content": "ok"},
+            {"role": "assistant", "content": "Done."},
+        ]
+        return {**base, "id": rid, "messages": messages}
+
+    rows = [*records(), with_ref("t1", "A-1"), with_ref("t2", 7)]
+    path = tmp_path / "dataset.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    out = tmp_path / "trl.jsonl"
+    export(path, out, "trl")
+    major, minor = (int(x) for x in datasets.__version__.split(".")[:2])
+    if (major, minor) < (4, 7):
+        with pytest.raises(Exception, match=r"changed from string to number|generating"):
+            _load(out, tmp_path)
+    else:
+        assert _load(out, tmp_path) == [convert(r, "trl") for r in rows]

@@ -343,6 +343,11 @@ def export(
 ) -> None:
     """Convert out/dataset.jsonl to a training format.
 
+    openai: fine-tuning upload. trl: chat-template messages; loading it with
+    datasets needs datasets >= 4.7 (on an older stack, export sharegpt).
+    hermes: Hermes 2 Pro tool-use template text. sharegpt: LLaMA-Factory.
+    Details: docs/formats.md.
+
     Reads: the dataset. Writes: OUTPUT.
     """
     from .formats import export as do_export
