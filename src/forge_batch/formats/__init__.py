@@ -9,6 +9,7 @@ its module docstring says what the target expects and which choices that forced.
 | -------- | --------------------------------------- | ---------------------------- |
 | openai   | messages, tools, parallel_tool_calls    | never (upload rejects extras) |
 | trl      | messages (arguments as dicts), tools str | id; meta str unless minimal  |
+|          | (loads with datasets >= 4.7 only)       |                              |
 | hermes   | text (ChatML)                           | id; meta str unless minimal  |
 | sharegpt | conversations, system, tools str        | id; meta str unless minimal  |
 """

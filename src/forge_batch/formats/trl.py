@@ -14,10 +14,12 @@ into one struct, filling every schema with the other tools' keys as nulls
 column itself; elsewhere pass ``tools=json.loads(row["tools"])``.
 ``meta`` is a JSON string for the same reason (see common.meta_text).
 
-Loading with ``datasets``: the argument dicts vary per tool; datasets 5.x
-(tested) then stores ``messages`` with its Json type and round-trips them
-exactly. Older versions merge the dicts into one struct with null-filled keys
-(TRL's SFTTrainer strips those nulls again). datasets types the column from the
+Loading with ``datasets`` needs datasets >= 4.7 (docs/formats.md): the
+argument dicts vary per tool, and 4.7 stores ``messages`` with its Json type
+and round-trips them exactly. Older versions merge the dicts into one struct:
+an argument whose type differs between calls fails the load (ArrowInvalid),
+otherwise every call gets the other tools' keys as nulls. On such a stack,
+export ``sharegpt`` (strings only). datasets types the column from the
 first 10 MB of the file; if those hold no tool call at all, pass
 ``features=Features({"messages": List(Json()), "tools": Value("string"),
 "id": Value("string"), "meta": Value("string")})``.
