@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from . import checks, dedup, merge, parse, plan, progress, response
+from . import checks, dedup, merge, parse, plan, progress, reasoning, response
 from .cache import Cached, ReadOnlyCache, ResponseCache
 from .config import Config
 from .errors import InputError, json_line_problem
@@ -73,6 +73,12 @@ class Builder:
         prompt, completion, cached = response.token_counts(meta.get("usage"))
         self.stats.prompt_tokens += prompt
         self.stats.completion_tokens += completion
+        thought = reasoning.reasoning_tokens(meta.get("usage"))
+        self.stats.reasoning_tokens += thought
+        if meta.get("finish_reason") == "length":
+            self.stats.truncated += 1
+            if completion and thought >= 0.8 * completion:
+                self.stats.truncated_by_reasoning += 1
         if cached is not None:
             self.stats.cached_tokens = (self.stats.cached_tokens or 0) + cached
 

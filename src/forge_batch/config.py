@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import reasoning
 from .errors import ConfigError, not_utf8
 
 SCENARIOS: tuple[str, ...] = (
@@ -96,6 +97,7 @@ class Generation:
     paraphrase_temperature: float = 0.9
     paraphrase_max_tokens: int = 512
     catalogue_size: int = 20  # tools listed in a no_tool / ambiguous request at most
+    reasoning_effort: str | None = None  # reasoning models only (see reasoning.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,12 +359,21 @@ def from_dict(data: dict[str, Any], path: Path) -> Config:
     )
     rg = r.sub("generation")
     rg.check_keys(Generation.__slots__)
+    effort = rg.get("reasoning_effort", str, None)
+    if effort is not None:
+        problem = reasoning.effort_problem(model, effort)
+        if problem:
+            raise rg.fail("reasoning_effort", problem)
+    effort = effort or reasoning.default_effort(model)
     generation = Generation(
         temperature=rg.number("temperature", 0.8, 0.0, 2.0),
-        max_tokens=rg.integer("max_tokens", 1024, 16, 100_000),
+        max_tokens=rg.integer("max_tokens", reasoning.budget(1024, effort), 16, 200_000),
         paraphrase_temperature=rg.number("paraphrase_temperature", 0.9, 0.0, 2.0),
-        paraphrase_max_tokens=rg.integer("paraphrase_max_tokens", 512, 16, 100_000),
+        paraphrase_max_tokens=rg.integer(
+            "paraphrase_max_tokens", reasoning.budget(512, effort), 16, 200_000
+        ),
         catalogue_size=rg.integer("catalogue_size", 20, 1, 10_000),
+        reasoning_effort=effort,
     )
     rc = r.sub("checks")
     rc.check_keys(Checks.__slots__)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import reasoning
 from .build import BuildResult
 from .collect import CollectResult
 from .config import Config
@@ -71,6 +72,13 @@ def prepare_summary(result: PrepareResult, config: Config) -> str:
             f"estimate: ~{tokens:,.0f} prompt tokens (characters/4, an estimate) and at most "
             f"{out_cap:,} output tokens"
         )
+        effort = config.generation.reasoning_effort
+        if effort:
+            line += (
+                " (reasoning tokens are billed as output out of this cap; the default cap at "
+                f"reasoning_effort {effort} holds {reasoning.ALLOWANCE[effort]:,} a request "
+                "for them: docs/config.md)"
+            )
         price = config.price()
         if price is None:
             line += f'; no price for {config.model!r} (add [prices."{config.model}"])'

@@ -35,7 +35,9 @@ def init(
         paraphrases=paraphrases if paraphrases is not None else (2 if local else 1),
         engine=engine,
         poll=1.0 if local else 30.0,
-        max_tokens=512 if local else 1024,
+        max_tokens="max_tokens = 512"
+        if local
+        else "# max_tokens = 1024     # default; reasoning models get room for reasoning on top",
     )
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(target, text.encode("utf-8"))

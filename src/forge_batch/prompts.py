@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from . import reasoning
 from .config import Config
 from .plan import CATALOG_SCENARIOS, SeedSpec
 from .tools import Tool, ToolSet, strict
@@ -84,7 +85,7 @@ ERROR_RESULT = {
 
 def _uses_default_sampling(model: str) -> bool:
     """Reasoning models (o-series, gpt-5) reject a temperature setting."""
-    return model.startswith(("o1", "o3", "o4", "gpt-5"))
+    return reasoning.is_reasoning(model)
 
 
 def _response_format(name: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -107,6 +108,8 @@ def _body(
     }
     if not _uses_default_sampling(config.model):
         body["temperature"] = temperature
+    elif config.generation.reasoning_effort:
+        body["reasoning_effort"] = config.generation.reasoning_effort
     return body
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import reasoning
 from .config import SCENARIOS, Config
 from .fsio import atomic_write
 
@@ -59,6 +60,9 @@ class Stats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int | None = None  # cached prompt tokens, None when the API did not say
+    reasoning_tokens: int = 0  # part of completion_tokens (reasoning models)
+    truncated: int = 0  # responses with finish_reason "length"
+    truncated_by_reasoning: int = 0  # ... whose reasoning used at least 80% of the output
 
 
 def _pct(num: int, den: int) -> str:
@@ -191,6 +195,28 @@ def _tool_order(mix: dict[str, dict[str, int]]) -> list[str]:
     return sorted(mix, key=lambda t: (-sum(mix[t].values()), t))
 
 
+def _truncation(stats: Stats, config: Config) -> list[str]:
+    """Why answers were cut off, and what to change, when reasoning ate the budget."""
+    if not stats.truncated_by_reasoning:
+        return []
+    gen = config.generation
+    lowest = reasoning.default_effort(config.model)
+    advice = f"raise `[generation] max_tokens` (now {gen.max_tokens:,}; the default for "
+    default = reasoning.budget(1024, gen.reasoning_effort)
+    advice += f"`{config.model}` at this effort is {default:,})"
+    if lowest and gen.reasoning_effort != lowest:
+        advice += f" or lower `reasoning_effort` (now `{gen.reasoning_effort or 'unset'}`; "
+        advice += f"`{lowest}` is the lowest this model takes)"
+    return [
+        f"**{stats.truncated_by_reasoning:,} of {stats.truncated:,} truncated responses spent "
+        "their output budget on reasoning**: a reasoning model bills reasoning tokens out of "
+        "`max_completion_tokens` before it writes the answer, so these came back empty (or cut "
+        f"off) with `finish_reason: length` and were paid for. To fix: {advice}. Either "
+        "changes every request body, so the next run sends the stage again.",
+        "",
+    ]
+
+
 def _cost(stats: Stats, config: Config) -> list[str]:
     cached = "unknown" if stats.cached_tokens is None else f"{stats.cached_tokens:,}"
     out = [
@@ -202,8 +228,10 @@ def _cost(stats: Stats, config: Config) -> list[str]:
                 ["prompt", f"{stats.prompt_tokens:,}"],
                 ["cached prompt (included above)", cached],
                 ["completion", f"{stats.completion_tokens:,}"],
+                ["reasoning (included in completion)", f"{stats.reasoning_tokens:,}"],
             ],
         ),
+        *_truncation(stats, config),
     ]
     price = config.price()
     if price is None:

@@ -11,7 +11,14 @@ Contract fb-status/1 (``forge-batch status --json``; tests pin its keys):
      "batches": [{"file", "stage", "lines", "state", "batch_id", "status",
                   "request_counts"}],
      "unsubmitted": [shard file names],
-     "accounting": {"planned", "answered", "pending", "failed", "balanced"}}
+     "accounting": {"planned", "answered", "pending", "failed", "balanced",
+                    "tokens": {"prompt", "completion", "reasoning",
+                               "truncated_by_reasoning"}}}
+
+``accounting.tokens`` (added within fb-status/1, backward compatible): usage of
+the cached responses; ``reasoning`` is part of ``completion``;
+``truncated_by_reasoning`` counts answers cut off because reasoning used the
+output budget.
 
 Request counts: planned = cached + pending + failed, per stage; in_flight and
 retrying are parts of pending; failed means given up (rejected as
@@ -85,5 +92,11 @@ def status(config: Config) -> dict[str, Any]:
             "pending": pending,
             "failed": failed,
             "balanced": planned == answered + pending + failed,
+            "tokens": {
+                "prompt": stats.prompt_tokens,
+                "completion": stats.completion_tokens,
+                "reasoning": stats.reasoning_tokens,
+                "truncated_by_reasoning": stats.truncated_by_reasoning,
+            },
         },
     }

@@ -33,7 +33,7 @@ _PROBABILITIES = (
 )
 _COUNTS = ("expire_after", "fail_validation", "duplicate_line")
 _SECONDS = ("slow_finalize", "line_delay")
-_FLAGS = ("shuffle_output",)
+_FLAGS = ("shuffle_output", "reasoning")
 
 SPEC_HELP = (
     "expected name=value items separated by commas, e.g. 'line_500=0.1,expire_after=5'; "
@@ -66,6 +66,7 @@ class Faults:
     slow_finalize: float = 0.0
     line_delay: float = 0.0
     shuffle_output: bool = False
+    reasoning: bool = False  # answer as a reasoning model (see think())
     seed: int = 0
 
     @classmethod
@@ -196,3 +197,84 @@ def damage_completion(kind: LineFault, completion: dict[str, Any]) -> dict[str, 
         message["refusal"] = REFUSAL_TEXT
         choice["finish_reason"] = "stop"
     return out
+
+
+# Reasoning tokens a simulated reasoning model spends before it writes the answer,
+# by reasoning_effort; a request without one gets the API's default, medium.
+REASONING_SPEND = {
+    "none": 0,
+    "minimal": 48,
+    "low": 400,
+    "medium": 1500,
+    "high": 4000,
+    "xhigh": 8000,
+}
+MIN_ANSWER_TOKENS = 16
+
+
+def _unsupported(message: str, param: str) -> tuple[int, dict[str, Any]]:
+    body = error_body(message, code="unsupported_value")
+    body["error"]["param"] = param
+    return 400, body
+
+
+def think(body: dict[str, Any], executor: Any) -> tuple[int, dict[str, Any]]:
+    """Answer ``body`` as a reasoning model (fault ``reasoning=1``) would.
+
+    Like gpt-5 and the o-series: a non-default temperature or ``max_tokens`` is a
+    400; reasoning tokens are spent from ``max_completion_tokens`` first, and a
+    budget too small for them returns an empty answer with finish_reason
+    "length" whose usage bills the whole budget as reasoning tokens.
+    """
+    if body.get("temperature", 1) != 1:
+        return _unsupported(
+            f"Unsupported value: 'temperature' does not support {body['temperature']} with "
+            "this model. Only the default (1) value is supported.",
+            "temperature",
+        )
+    if "max_tokens" in body:
+        return _unsupported(
+            "Unsupported parameter: 'max_tokens' is not supported with this model. "
+            "Use 'max_completion_tokens' instead.",
+            "max_tokens",
+        )
+    effort = body.get("reasoning_effort") or "medium"
+    if effort not in REASONING_SPEND:
+        return _unsupported(f"Unsupported value: reasoning_effort {effort!r}.", "reasoning_effort")
+    spend = REASONING_SPEND[effort]
+    budget = body.get("max_completion_tokens")
+    budget = budget if isinstance(budget, int) and budget > 0 else 100_000
+    prompt = len(str(body.get("messages", ""))) // 4
+    if budget < spend + MIN_ANSWER_TOKENS:
+        digest = hashlib.sha256(repr(sorted(body.items())).encode()).hexdigest()[:24]
+        return 200, {
+            "id": f"chatcmpl-{digest}",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body.get("model"),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "", "refusal": None},
+                    "finish_reason": "length",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": budget,
+                "total_tokens": prompt + budget,
+                "completion_tokens_details": {"reasoning_tokens": budget},
+            },
+        }
+    inner = {k: v for k, v in body.items() if k != "reasoning_effort"}
+    inner["max_completion_tokens"] = budget - spend
+    status, response = executor(inner)
+    usage = response.get("usage") if status == 200 else None
+    if isinstance(usage, dict):
+        usage = dict(usage)
+        for key in ("completion_tokens", "total_tokens"):
+            if isinstance(usage.get(key), int):
+                usage[key] += spend
+        usage["completion_tokens_details"] = {"reasoning_tokens": spend}
+        response = {**response, "usage": usage}
+    return status, response

@@ -20,7 +20,7 @@ from typing import Any
 from . import ids
 from .apierrors import error_body
 from .executors import Executor
-from .faults import Faults, damage_completion, fault_response
+from .faults import Faults, damage_completion, fault_response, think
 from .journal import Journal, is_ok
 from .results import arrange, dump, line_record, tokens_of, unrun_record, usage_obj
 from .store import TERMINAL, Store, now
@@ -221,7 +221,10 @@ class Worker:
             status, response = fault_response(fault)
         else:
             try:
-                result = self.executor(body)
+                if self.faults.reasoning:
+                    result = think(body, self.executor)
+                else:
+                    result = self.executor(body)
                 status, response = result
                 if not isinstance(status, int) or not isinstance(response, dict):
                     raise TypeError(f"expected (int, dict), got {type(result).__name__}")
