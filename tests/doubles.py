@@ -276,3 +276,11 @@ class OddUsageModel(FakeModel):
                 "completion_tokens_details": {"reasoning_tokens": 0.0, "note": "ok"},
             }
         return status, out
+
+
+class SlowFakeModel(FakeModel):
+    """FakeModel taking 2 s per request without a way to cut it short, like a real model
+    in the middle of a generation (test double)."""
+
+    def __init__(self) -> None:
+        super().__init__(delay=2.0)

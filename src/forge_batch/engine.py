@@ -23,6 +23,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from .config import Config
 from .errors import ConfigError, EngineError
 from .fsio import atomic_writer
+from .interrupt import second_forces
 
 T = TypeVar("T")
 ENDPOINT = "/v1/chat/completions"
@@ -212,6 +213,13 @@ def open_engine(config: Config, *, attempts: int = 8, wait_min: float = 1.0) -> 
     with server.LocalServer(
         config.paths.server, executor=executor, faults=faults, token=token
     ) as srv:
-        yield Engine(
-            make_client(srv.base_url, token), attempts=attempts, wait_min=wait_min, secret=token
-        )
+        try:
+            yield Engine(
+                make_client(srv.base_url, token), attempts=attempts, wait_min=wait_min, secret=token
+            )
+        except KeyboardInterrupt:
+            # the model finishes its current request first; a second Ctrl-C must not
+            # tear the interpreter down under its threads (see interrupt.py)
+            with second_forces():
+                srv.stop()
+            raise
