@@ -66,6 +66,7 @@ class Server:
     token: str | None = None
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    extra: list[str] = field(default_factory=list)  # more `serve` options (e.g. --relay URL)
 
     @property
     def base_url(self) -> str:
@@ -76,7 +77,8 @@ class Server:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         if faults is not None:
             self.faults = faults
-        cmd = [str(BIN), "serve", "--executor", EXECUTOR, "--port", str(self.port)]
+        runner = self.extra if "--relay" in self.extra else ["--executor", EXECUTOR, *self.extra]
+        cmd = [str(BIN), "serve", *runner, "--port", str(self.port)]
         cmd += ["--data", str(self.data)]
         if self.faults:
             cmd += ["--faults", self.faults]

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from . import config as config_mod
-from .errors import ForgeError
+from .errors import ConfigError, ForgeError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -290,6 +290,16 @@ def run(ctx: click.Context, poll_interval: float | None) -> None:
 )
 @click.option("--faults", default=None, help="Fault injection for tests (docs/server.md).")
 @click.option("--executor", default=None, help="Request runner 'module:attr' (tests only).")
+@click.option(
+    "--relay",
+    default=None,
+    metavar="URL",
+    help="Send each line to this OpenAI-compatible /v1 server instead of the local model.",
+)
+@click.option(
+    "--relay-key-env", default=None, metavar="NAME", help="Env var holding the relay's API key."
+)
+@click.option("--relay-concurrency", default=8, show_default=True, type=click.IntRange(1, 1024))
 @click.option("--max-upload-bytes", default=200 * 1024 * 1024, show_default=True, type=int)
 @handle_errors
 def serve(
@@ -300,6 +310,9 @@ def serve(
     token: str | None,
     faults: str | None,
     executor: str | None,
+    relay: str | None,
+    relay_key_env: str | None,
+    relay_concurrency: int,
     max_upload_bytes: int,
 ) -> None:
     """Run the local OpenAI-compatible Batch API server (files + batches).
@@ -308,11 +321,17 @@ def serve(
     """
     from . import server
 
+    if relay and executor:
+        raise ConfigError("give --relay or --executor, not both")
     server.serve(
         data_dir,
         host=host,
         port=port,
-        executor=server.load_executor(executor, model_path=model_path),
+        executor=(
+            server.RelayExecutor(server.RelaySettings(relay, relay_key_env, relay_concurrency))
+            if relay
+            else server.load_executor(executor, model_path=model_path)
+        ),
         faults=server.Faults.parse(faults) if faults else None,
         token=token,
         max_upload_bytes=max_upload_bytes,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,11 @@ class Engine:
     model_path: str | None = None  # local engine: GGUF to load (default: SmolLM2)
     executor: str | None = None  # local engine: "module:attr" runner (tests use a double)
     faults: str | None = None  # local engine: fault spec for tests (see docs/server.md)
+    relay: str | None = None  # local engine: OpenAI-compatible /v1 URL that answers each line
+    relay_key_env: str | None = None  # relay: name of the env var holding its key (never the key)
+    relay_concurrency: int = 8  # relay: lines sent at once
+    relay_timeout: float = 600.0  # relay: seconds to wait for one answer
+    relay_attempts: int = 6  # relay: tries per line (429/5xx/timeouts/connection errors)
     poll_interval: float = 5.0
     max_attempts: int = 3  # times a request is sent before it is rejected for good
 
@@ -273,9 +279,31 @@ def _engine(r: _Reader) -> Engine:
         model_path=r.get("model_path", str, None),
         executor=r.get("executor", str, None),
         faults=r.get("faults", str, None),
+        **_relay(r, kind),
         poll_interval=r.number("poll_interval", 5.0, 0.0, 3600.0),
         max_attempts=r.integer("max_attempts", 3, 1, 100),
     )
+
+
+def _relay(r: _Reader, kind: str) -> dict[str, Any]:
+    """The relay settings (docs/scale.md); the key itself never appears in config."""
+    relay = r.get("relay", str, None)
+    if relay is not None:
+        if not relay.startswith(("http://", "https://")):
+            raise r.fail("relay", f"must start with http:// or https://, got {relay!r}")
+        if kind != "local" or r.get("executor", str, None) is not None:
+            raise r.fail("relay", 'needs kind = "local" and no executor')
+    key_env = r.get("relay_key_env", str, None)
+    if key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", key_env):
+        hint = "give the NAME of an environment variable that holds the key, not the key"
+        raise r.fail("relay_key_env", "is not an environment variable name", hint=hint)
+    return {
+        "relay": relay,
+        "relay_key_env": key_env,
+        "relay_concurrency": r.integer("relay_concurrency", 8, 1, 1024),
+        "relay_timeout": r.number("relay_timeout", 600.0, 0.1, 86400.0),
+        "relay_attempts": r.integer("relay_attempts", 6, 1, 100),
+    }
 
 
 def _judge(r: _Reader, model: str) -> Judge:

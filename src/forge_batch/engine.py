@@ -207,7 +207,18 @@ def open_engine(config: Config, *, attempts: int = 8, wait_min: float = 1.0) -> 
         return
     from . import server
 
-    executor = server.load_executor(config.engine.executor, model_path=config.engine.model_path)
+    eng = config.engine
+    if eng.relay:
+        settings = server.RelaySettings(
+            eng.relay,
+            eng.relay_key_env,
+            eng.relay_concurrency,
+            eng.relay_timeout,
+            eng.relay_attempts,
+        )
+        executor: server.Executor = server.RelayExecutor(settings)
+    else:
+        executor = server.load_executor(eng.executor, model_path=eng.model_path)
     faults = server.Faults.parse(config.engine.faults) if config.engine.faults else None
     token = os.urandom(16).hex()
     with server.LocalServer(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .executors import Executor, ModelExecutor, default_model_path, load_executor
 from .faults import Faults
+from .relay import RelayExecutor, RelaySettings
 from .runner import LocalServer, serve
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "Faults",
     "LocalServer",
     "ModelExecutor",
+    "RelayExecutor",
+    "RelaySettings",
     "default_model_path",
     "load_executor",
     "serve",

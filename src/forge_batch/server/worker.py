@@ -17,11 +17,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from . import ids
 from .apierrors import error_body
 from .executors import Executor
 from .faults import Faults, damage_completion, fault_response, think
 from .journal import Journal, is_ok
+from .lanes import Interrupted, Lanes, concurrency_of
 from .results import arrange, dump, line_record, tokens_of, unrun_record, usage_obj
 from .store import TERMINAL, Store, now
 from .validate import InputCheck, check_input, iter_requests
@@ -58,6 +61,9 @@ class Worker:
     # -- control ---------------------------------------------------------------
 
     def start(self) -> None:
+        resume = getattr(self.executor, "resume", None)
+        if callable(resume):
+            resume()
         for batch_id in self.store.unfinished_batches():
             self.submit(batch_id)
         self._thread.start()
@@ -70,6 +76,9 @@ class Worker:
     def stop(self, timeout: float | None = None) -> None:
         """Stop after the current line; unfinished batches resume on next start."""
         self._stop.set()
+        interrupt = getattr(self.executor, "interrupt", None)
+        if callable(interrupt):  # a relay ends its waits; the lines run again on resume
+            interrupt()
         with self._cond:
             self._cond.notify_all()
         if self._thread.is_alive():
@@ -162,6 +171,7 @@ class Worker:
         prompt = sum(tokens_of(r)[0] for r in done.values())
         completion = sum(tokens_of(r)[1] for r in done.values())
         last_checkpoint = time.monotonic()
+        lanes = Lanes(self._run_line, concurrency_of(self.executor))
 
         def checkpoint(persist: bool) -> None:
             counts = {"total": total, "completed": ok, "failed": len(done) - ok}
@@ -170,35 +180,45 @@ class Worker:
             usage = usage_obj(prompt, completion)
             self.store.update_batch(batch_id, persist=persist, request_counts=counts, usage=usage)
 
+        def record(finished: list[dict[str, Any]]) -> None:
+            nonlocal ok, prompt, completion, last_checkpoint
+            for rec in finished:
+                journal.append(rec)
+                done[rec["custom_id"]] = rec
+                ok += is_ok(rec)
+                p, c = tokens_of(rec)
+                prompt, completion = prompt + p, completion + c
+            if finished:
+                due = time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS
+                checkpoint(due)
+                if due:
+                    last_checkpoint = time.monotonic()
+
         try:
             for custom_id, body in iter_requests(self._input_path(batch)):
                 if custom_id in done:
                     continue
                 if self._stop.is_set():
+                    record(lanes.drain())  # lines in flight were paid for: keep them
                     checkpoint(True)
                     raise Stopped
                 if self.store.status(batch_id) == "cancelling":
+                    record(lanes.drain())
                     journal.close()
                     self._finish(batch_id, "cancelled")
                     return
                 expire_after = self.faults.expire_after
-                if expire_after is not None and len(done) >= expire_after:
+                if expire_after is not None and len(done) + lanes.in_flight >= expire_after:
+                    record(lanes.drain())
                     journal.close()
                     self._finish(batch_id, "expired")
                     return
-                record = self._run_line(batch_id, custom_id, body)
-                journal.append(record)
-                done[custom_id] = record
-                ok += is_ok(record)
-                p, c = tokens_of(record)
-                prompt, completion = prompt + p, completion + c
-                due = time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS
-                checkpoint(due)
-                if due:
-                    last_checkpoint = time.monotonic()
+                record(lanes.submit(batch_id, custom_id, body))
                 if self.faults.line_delay:
                     self._sleep(self.faults.line_delay, batch_id)
+            record(lanes.drain())
         except FileNotFoundError:  # only for state from before inputs were pinned
+            record(lanes.drain())
             journal.close()
             if self.store.status(batch_id) == "cancelling":
                 self._finish(batch_id, "cancelled")
@@ -208,6 +228,7 @@ class Worker:
                 self._finish(batch_id, "failed", errors=errors)  # finished answers are kept
             return
         finally:
+            lanes.close()
             journal.close()
         checkpoint(True)
         if self.store.transition(batch_id, {"in_progress"}, "finalizing", finalizing_at=now()):
@@ -228,6 +249,9 @@ class Worker:
                 status, response = result
                 if not isinstance(status, int) or not isinstance(response, dict):
                     raise TypeError(f"expected (int, dict), got {type(result).__name__}")
+                orjson.dumps(response)  # it must fit in the journal (no NaN keys, huge ints)
+            except Interrupted:
+                raise
             except Exception as exc:
                 log.warning("executor failed on %s: %s", custom_id, exc)
                 status, response = 500, error_body(f"executor error: {exc}", type="server_error")

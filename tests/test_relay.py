@@ -1,0 +1,284 @@
+"""The relay executor against a real OpenAI-compatible chat server on loopback.
+
+The upstream is tests/doubles_upstream.py (a test double answering with
+FakeModel), run as its own process so a test can kill it. The first tests
+drive RelayExecutor directly; the last ones run the real CLI through the
+relay, embedded (``[engine] relay``) and as ``forge-batch serve --relay``,
+and check the books (tests/accounting.py) and the dataset against the
+fault-free reference run (tests/faultkit.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from accounting import account, without_batch_ids
+from doubles import FakeModel
+from faultkit import (  # noqa: F401 (fixtures)
+    Server,
+    Servers,
+    finish,
+    free_port,
+    make_project,
+    ok,
+    reference_fixture,
+    servers_fixture,
+    spawn,
+)
+
+from forge_batch import config as config_mod
+from forge_batch.errors import ConfigError
+from forge_batch.server import RelayExecutor, RelaySettings
+
+TESTS = Path(__file__).resolve().parent
+UPSTREAM = TESTS / "doubles_upstream.py"
+SCHEMA = {"type": "object", "properties": {"x": {"type": "string"}}, "required": ["x"]}
+BODY = {
+    "model": "m",
+    "messages": [{"role": "user", "content": "hi"}],
+    "response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": SCHEMA}},
+}
+
+
+@dataclass
+class Upstream:
+    """tests/doubles_upstream.py as a process on a fixed port (restartable)."""
+
+    port: int
+    args: list[str] = field(default_factory=list)
+    log: Path | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> Upstream:
+        cmd = [sys.executable, str(UPSTREAM), "--port", str(self.port), *self.args]
+        if self.log is not None:
+            cmd += ["--log", str(self.log)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(self.proc.stderr.read().decode() if self.proc.stderr else "")
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
+            ):
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("upstream did not start")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+    def answered(self) -> int:
+        return len(self.log.read_text().splitlines()) if self.log and self.log.exists() else 0
+
+
+@pytest.fixture
+def upstreams() -> Iterator[Any]:
+    started: list[Upstream] = []
+
+    def start(*args: str, log: Path | None = None) -> Upstream:
+        up = Upstream(free_port(), list(args), log).start()
+        started.append(up)
+        return up
+
+    yield start
+    for up in started:
+        up.kill()
+
+
+def relay(url: str, **kw: Any) -> RelayExecutor:
+    kw.setdefault("wait_min", 0.01)
+    return RelayExecutor(RelaySettings(url, **kw))
+
+
+# -- the executor alone ------------------------------------------------------------------
+
+
+def test_answer_passes_through_unchanged(upstreams: Any) -> None:
+    up = upstreams()
+    status, body = relay(up.url)(dict(BODY, stream=True))
+    assert (status, body) == FakeModel()(BODY)  # stream dropped, the rest as the model said
+
+
+def test_429_500_and_timeout_are_retried(upstreams: Any) -> None:
+    up = upstreams("--flaky", "1", "--hang", "3")
+    started = time.monotonic()
+    status, body = relay(up.url, timeout=0.5, attempts=4)(BODY)
+    assert status == 200 and body == FakeModel()(BODY)[1]
+    assert time.monotonic() - started < 3  # the hang was cut at the timeout, not waited out
+
+
+def test_retries_run_out_with_the_upstream_status(upstreams: Any) -> None:
+    up = upstreams("--flaky", "1", "--hang", "3")
+    status, body = relay(up.url, attempts=2)(BODY)  # 429, then 500: out of attempts
+    assert status == 500 and body["error"]["message"] == "upstream hiccup (test double)"
+    status, body = relay(up.url, timeout=0.3, attempts=1)(dict(BODY, model="other"))
+    assert status == 429 and body["error"]["code"] == "rate_limit_exceeded"
+
+
+def test_400_stays_400_with_the_upstream_body(upstreams: Any) -> None:
+    up = upstreams("--reject", "1")
+    status, body = relay(up.url)(BODY)
+    assert status == 400
+    assert body == {
+        "error": {
+            "message": "This model's maximum context length is 8192 tokens (test double).",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "context_length_exceeded",
+        }
+    }
+
+
+def test_missing_usage_is_passed_on(upstreams: Any) -> None:
+    up = upstreams("--no-usage")
+    status, body = relay(up.url)(BODY)
+    assert status == 200 and "usage" not in body and body["choices"]
+
+
+def test_key_from_the_named_env_var_never_shown(
+    upstreams: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    up = upstreams("--key", "sk-relay-secret-123")
+    assert relay(up.url)(BODY)[0] == 401
+    monkeypatch.setenv("UPSTREAM_KEY", "sk-relay-secret-123")
+    ex = relay(up.url, key_env="UPSTREAM_KEY")
+    assert ex(BODY)[0] == 200
+    assert "sk-relay" not in repr(ex) and "sk-relay" not in repr(ex.settings)
+    monkeypatch.delenv("UPSTREAM_KEY")
+    with pytest.raises(ConfigError, match="UPSTREAM_KEY is not set"):
+        relay(up.url, key_env="UPSTREAM_KEY")
+
+
+def test_unreachable_upstream_is_waited_for_then_interrupted() -> None:
+    ex = relay(f"http://127.0.0.1:{free_port()}/v1")
+    result: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            result["got"] = ex(BODY)
+        except Exception as exc:
+            result["got"] = exc
+
+    worker = threading.Thread(target=call)
+    worker.start()
+    time.sleep(1.0)
+    assert worker.is_alive()  # still waiting for the upstream, not failing the line
+    ex.interrupt()
+    worker.join(5)
+    assert type(result["got"]).__name__ == "Interrupted"
+
+
+@pytest.mark.parametrize(
+    ("engine", "message"),
+    [
+        ({"kind": "openai", "relay": "http://x/v1"}, 'needs kind = "local"'),
+        ({"relay": "ftp://x"}, "must start with http"),
+        ({"relay": "http://x/v1", "relay_key_env": "sk-abc-123"}, "environment variable name"),
+        ({"relay": "http://x/v1", "relay_concurrency": 0}, "between 1 and 1024"),
+    ],
+)
+def test_relay_config_errors(
+    tmp_path: Path, memory_tools: Path, engine: dict[str, Any], message: str
+) -> None:
+    lines = [f'tools = "{memory_tools}"', "[engine]"]
+    lines += [f"{k} = {v!r}".replace("'", '"') for k, v in engine.items()]
+    (tmp_path / "forge.toml").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match=message):
+        config_mod.load(tmp_path / "forge.toml")
+
+
+# -- the real CLI through the relay ----------------------------------------------------------
+
+
+def _relay_project(root: Path, up: Upstream, **engine: Any) -> Path:
+    """A project on the embedded server with ``[engine] relay`` pointing at ``up``."""
+    placeholder = Server(root / "unused", 0, root / "unused.log")
+    eng = {"kind": "local", "relay": up.url, "relay_concurrency": 4, **engine}
+    eng.pop("base_url", None)
+    # the reference run's model (kind "openai" defaults to it): the same request bodies
+    cfg = make_project(root, placeholder, engine=eng, model="gpt-4o-mini")
+    text = cfg.read_text().replace('base_url = "http://127.0.0.1:0/v1"\n', "")
+    cfg.write_text(text)
+    return cfg
+
+
+def _server_data(cfg: Path) -> Path:
+    return config_mod.load(cfg).paths.server
+
+
+def test_run_through_relay_gives_the_reference_dataset(
+    upstreams: Any, tmp_path: Path, reference: Path
+) -> None:
+    up = upstreams()
+    cfg = _relay_project(tmp_path / "p", up)
+    ok(cfg, "run")
+    books = account(cfg, server_data=_server_data(cfg))
+    assert not books.all("pending") and not books.failures
+    got = without_batch_ids(cfg.parent / "out" / "dataset.jsonl")
+    assert got == without_batch_ids(reference.parent / "out" / "dataset.jsonl")
+
+
+def test_serve_relay_retries_and_gives_up_400s(
+    upstreams: Any, servers: Servers, tmp_path: Path, reference: Path
+) -> None:
+    up = upstreams("--flaky", "0.3", "--reject", "0.15", "--hang", "2")
+    srv = servers.start(name="relay")  # replaced below by a serve --relay on the same port
+    srv.kill()
+    srv.extra = ["--relay", up.url, "--relay-concurrency", "4"]
+    srv.start()
+    cfg = make_project(tmp_path / "p", srv)
+    ok(cfg, "run")
+    books = account(cfg, server_data=srv.data)
+    given_up = books.all("given_up")
+    assert given_up, "the 15% share of 400s should be given up"
+    for key in given_up:
+        assert [f["reason"] for f in books.failures[key]] == ["http_400"]
+        assert books.reject_check[key] == "request_failed"
+    retried = {k for k, fs in books.failures.items() if k not in given_up}
+    assert not retried  # 429s, 500s and timeouts were absorbed by the relay's retries
+    finish(cfg, srv, reference, restart=False, rerun=True)
+
+
+def test_killing_the_upstream_mid_batch_loses_nothing(
+    upstreams: Any, tmp_path: Path, reference: Path
+) -> None:
+    log = tmp_path / "answered.log"
+    up = upstreams("--delay", "0.05", log=log)
+    cfg = _relay_project(tmp_path / "p", up, relay_concurrency=2)
+    proc = spawn(cfg, "run")
+    deadline = time.monotonic() + 60
+    while up.answered() < 6 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    up.kill()  # mid-batch: the relay waits for it, the batch stays in progress
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)  # the user gives up waiting
+    proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    up.start()
+    ok(cfg, "run")
+    books = account(cfg, server_data=_server_data(cfg))
+    assert not books.all("pending") and not books.failures
+    got = without_batch_ids(cfg.parent / "out" / "dataset.jsonl")
+    assert got == without_batch_ids(reference.parent / "out" / "dataset.jsonl")
+    again = ok(cfg, "run")
+    assert "sent 0 request(s)" in again.out, again.out
