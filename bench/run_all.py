@@ -1,4 +1,4 @@
-"""Run the five benchmarks (one subprocess each) and write their table into
+"""Run the six benchmarks (one subprocess each) and write their table into
 docs/benchmarks.md, between the "results" markers (the rest of the file is kept).
 
     .venv/bin/python bench/run_all.py            # full sizes, writes docs/benchmarks.md
@@ -23,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 
-NAMES = ("prepare", "collect", "rerun", "server", "tokens")
+NAMES = ("prepare", "collect", "rerun", "server", "relay", "tokens")
 DOC = c.ROOT / "docs" / "benchmarks.md"
 START = "<!-- results:start (written by bench/run_all.py) -->"
 END = "<!-- results:end -->"
