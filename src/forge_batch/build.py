@@ -31,7 +31,7 @@ from . import checks, dedup, merge, parse, plan, progress, reasoning, response
 from .cache import Cached, ReadOnlyCache, ResponseCache
 from .config import Config
 from .errors import InputError, json_line_problem
-from .fsio import atomic_writer, disk_full_guard, remove_stale_temps
+from .fsio import atomic_writer, disk_full_guard, open_regular, remove_stale_temps
 from .keyset import KeySet
 from .ledger import Failure, State, in_flight_keys
 from .records import Reject, Sample
@@ -327,10 +327,7 @@ def _real_problem(data: Any) -> tuple[str, str] | None:
 def real_samples(paths: tuple[Path, ...]) -> Iterator[Sample]:
     """Curated conversations (dataset records or OpenAI fine-tuning lines)."""
     for path in paths:
-        if not path.is_file():
-            what = "is a folder, not a file" if path.is_dir() else "not found"
-            raise InputError(f"real data file {what}", path=path)
-        with open(path, "rb") as fh:
+        with open_regular(path, "real data file", InputError) as fh:
             for n, line in enumerate(fh, 1):
                 if not line.strip():
                     continue

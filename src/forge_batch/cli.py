@@ -5,6 +5,7 @@ failed run). FORGE_BATCH_DEBUG=1 shows the traceback instead.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -16,9 +17,12 @@ from typing import Any, TypeVar
 import click
 
 from . import config as config_mod
-from .errors import ConfigError, ForgeError
+from .errors import ConfigError, ForgeError, one_line
+from .fsio import path_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
+# OSErrors that mean "this path is unusable" (bad input, exit 2), not a failed run.
+PATH_ERRNOS = (errno.ENOTDIR, errno.EISDIR, errno.ELOOP, errno.ENAMETOOLONG, errno.EACCES)
 
 
 class ForgeClickError(click.ClickException):
@@ -38,6 +42,11 @@ def handle_errors(fn: F) -> F:
             if os.environ.get("FORGE_BATCH_DEBUG"):
                 raise
             raise ForgeClickError(str(exc), exc.exit_code) from None
+        except OSError as exc:  # a path the checks up front did not foresee
+            if exc.errno not in PATH_ERRNOS or os.environ.get("FORGE_BATCH_DEBUG"):
+                raise
+            text = f"{exc.filename}: {path_problem(exc)}" if exc.filename else path_problem(exc)
+            raise ForgeClickError(one_line(text), 2) from None
         except KeyboardInterrupt:
             click.echo("interrupted; rerun the same command to resume", err=True)
             sys.exit(130)
@@ -46,7 +55,26 @@ def handle_errors(fn: F) -> F:
 
 
 def load_config(ctx: click.Context) -> config_mod.Config:
-    return config_mod.load(ctx.obj["config"])
+    return config_mod.load(ctx.find_root().obj["config"])
+
+
+def _set_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:  # after the command: the same as before it
+        ctx.find_root().obj["config"] = value
+
+
+CONFIG_HELP = "The job file; working folders are relative to it."
+# ``-c`` is accepted after the command too (``forge-batch prepare -c forge.toml``).
+config_option = click.option(
+    "-c",
+    "--config",
+    type=click.Path(path_type=Path),
+    default=None,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_config,
+    help="The job file (also accepted before the command).",
+)
 
 
 poll_interval_option = click.option(
@@ -67,7 +95,7 @@ poll_interval_option = click.option(
     default="forge.toml",
     envvar="FORGE_BATCH_CONFIG",
     show_default=True,
-    help="The job file; working folders are relative to it.",
+    help=CONFIG_HELP,
 )
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path) -> None:
@@ -156,6 +184,7 @@ def tools_import(server: str, output: Path, timeout: float) -> None:
 
 
 @cli.command()
+@config_option
 @click.pass_context
 @handle_errors
 def prepare(ctx: click.Context) -> None:
@@ -172,6 +201,7 @@ def prepare(ctx: click.Context) -> None:
 
 
 @cli.command()
+@config_option
 @click.option("--wait", "wait_for", is_flag=True, help="Poll until every batch has ended.")
 @poll_interval_option
 @click.pass_context
@@ -199,6 +229,7 @@ def submit(ctx: click.Context, wait_for: bool, poll_interval: float | None) -> N
 
 
 @cli.command()
+@config_option
 @click.option(
     "--import",
     "import_path",
@@ -222,6 +253,7 @@ def collect(ctx: click.Context, import_path: Path | None) -> None:
 
 
 @cli.command()
+@config_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable (contract fb-status/1).")
 @click.pass_context
 @handle_errors
@@ -238,6 +270,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
 
 @cli.command()
+@config_option
 @click.pass_context
 @handle_errors
 def cancel(ctx: click.Context) -> None:
@@ -255,6 +288,7 @@ def cancel(ctx: click.Context) -> None:
 
 
 @cli.command()
+@config_option
 @poll_interval_option
 @click.pass_context
 @handle_errors
@@ -339,6 +373,7 @@ def serve(
 
 
 @cli.command()
+@config_option
 @click.option(
     "--format",
     "fmt",

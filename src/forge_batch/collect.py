@@ -27,6 +27,7 @@ from .cache import ResponseCache
 from .config import Config
 from .engine import Engine
 from .errors import InputError, json_line_problem
+from .fsio import open_regular
 from .ledger import RETRYABLE_STATUS, TERMINAL, Failure, ShardRecord, State, project_lock
 from .response import REASON as INVALID
 from .response import check as check_response
@@ -215,8 +216,8 @@ def import_file(config: Config, path: Path) -> Imported:
     is an InputError naming the line, and the cache stays as it was. Lines are
     matched by custom_id to the requests this project wrote into shards.
     """
-    if not path.is_file():
-        raise InputError("file not found", path=path)
+    with open_regular(path, "Batch file", InputError):
+        pass  # only a regular file: a FIFO would hang, /dev/zero never ends
     if sum(1 for _ in iter_lines(path)) == 0:  # validates every line, keeps none
         raise InputError("no Batch result lines in the file", path=path)
     result = Imported(path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 
 from . import reasoning
 from .errors import ConfigError, not_utf8
+from .fsio import folder_problem, read_capped
 
 SCENARIOS: tuple[str, ...] = (
     "standard",
@@ -40,6 +42,9 @@ LOCAL_MODEL = "SmolLM2-135M-Instruct"
 ENGINE_KINDS = ("local", "openai")
 SHINGLES = ("word1", "word2", "word3", "char3", "char4", "char5")
 JUDGE_SCOPES = ("all", "doubtful")
+# forge.toml is a few hundred bytes; these bound what a hostile one can cost.
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_DEPTH = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,16 +244,39 @@ class _Reader:
 
 
 def _inside(root: Path, rel: str, reader: _Reader, key: str) -> Path:
-    """Working folders must stay inside the project: never write elsewhere."""
+    """Working folders must stay inside the project: never write elsewhere.
+
+    They are also checked to be usable as folders now (no file in the way, no
+    symlink loop, no name too long), so a bad one fails before any lock or
+    folder is created.
+    """
     if "\x00" in rel or not rel.strip():
         raise reader.fail(key, f"not a usable path: {rel!r}")
     candidate = Path(rel)
     if candidate.is_absolute():
         raise reader.fail(key, f"must be a path inside the project folder, got {rel!r}")
-    resolved = (root / candidate).resolve()
+    resolved = _resolve(root / candidate)
+    if resolved is None:
+        raise reader.fail(key, f"cannot use {rel!r} as a folder: symlink loop")
     if resolved != root and root not in resolved.parents:
         raise reader.fail(key, f"points outside the project folder {root}: {rel!r}")
+    problem = folder_problem(resolved)
+    if problem:
+        raise reader.fail(key, f"cannot use {rel!r} as a folder: {problem}")
     return resolved
+
+
+def _resolve(path: Path) -> Path | None:
+    """``path.resolve()``, or None for a symlink loop (which Python 3.11 raises)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return None
+
+
+def _user_path(root: Path, rel: str) -> Path:
+    """A file path from forge.toml, resolved when it can be (its reader names any problem)."""
+    return _resolve(root / rel) or Path(os.path.abspath(root / rel))
 
 
 def _scenarios(r: _Reader) -> dict[str, float]:
@@ -338,20 +366,36 @@ def load(path: str | Path) -> Config:
     """Read and validate forge.toml."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(
-            "file not found", path=path, hint="create one with: forge-batch init --tools TOOLS.json"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
+        raw = read_capped(path, MAX_CONFIG_BYTES, "config file", ConfigError)
+    except ConfigError as exc:
+        if exc.message.endswith("not found"):
+            exc.hint = "create one with: forge-batch init --tools TOOLS.json"
+        raise
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise not_utf8(ConfigError, raw, exc, path) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", path=path) from None
+    except RecursionError:  # tomllib recurses once per level of [ or {
+        data = None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise ConfigError(f"invalid TOML: {str(exc).split(';')[0]}", path=path) from None
+    if data is None or nested_too_deep(data):
+        raise ConfigError(f"TOML nested deeper than {MAX_DEPTH} levels", path=path)
     return from_dict(data, path)
+
+
+def nested_too_deep(data: Any, limit: int = MAX_DEPTH) -> bool:
+    """Do lists and tables nest deeper than ``limit``? (iterative: no recursion to exhaust)"""
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
 
 
 def from_dict(data: dict[str, Any], path: Path) -> Config:
@@ -372,7 +416,7 @@ def from_dict(data: dict[str, Any], path: Path) -> Config:
     rp.check_keys(("batches", "cache", "out", "server"))
     paths = Paths(
         root=root,
-        tools=(root / tools_rel).resolve(),
+        tools=_user_path(root, tools_rel),
         batches=_inside(root, rp.get("batches", str, "batches"), rp, "batches"),
         cache=_inside(root, rp.get("cache", str, "cache"), rp, "cache"),
         out=_inside(root, rp.get("out", str, "out"), rp, "out"),
@@ -423,7 +467,7 @@ def from_dict(data: dict[str, Any], path: Path) -> Config:
     for i, item in enumerate(r.get("real", list, [])):
         if not isinstance(item, str) or not item.strip():
             raise r.fail(f"real[{i}]", f"expected a file path, got {item!r}")
-        real.append((root / item).resolve())
+        real.append(_user_path(root, item))
     return Config(
         path=path,
         model=model,

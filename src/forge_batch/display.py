@@ -38,7 +38,12 @@ def tools_check(toolset: ToolSet) -> str:
         head = f"ok      {tool.export_name}"
         if tool.export_name != tool.name:
             head += f" (source name {tool.name!r})"
-        out.append(head + ("" if tool.notes else ": converted unchanged"))
+        if tool.notes:
+            out.append(head)
+        elif tool.strict == tool.parameters:
+            out.append(head + ": converted unchanged")
+        else:  # only keywords without meaning for generation (titles, comments) were dropped
+            out.append(head + ": converted; same meaning (titles, comments or examples dropped)")
         out.extend(f"          - {note}" for note in tool.notes)
     for skip in toolset.skipped:
         out.append(f"skipped {skip.name} ({skip.where}): {skip.reason}")

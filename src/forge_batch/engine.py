@@ -186,18 +186,24 @@ def make_client(base_url: str, api_key: str, timeout: float = 120.0) -> openai.O
     return openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout)
 
 
+def api_key(config: Config) -> str:
+    """The key the openai engine needs; commands that write check it before writing."""
+    key = os.environ.get("OPENAI_API_KEY")
+    if config.engine.kind == "openai" and not key:
+        raise ConfigError(
+            "OPENAI_API_KEY is not set",
+            path=config.path,
+            where="engine.kind",
+            hint='export OPENAI_API_KEY=... or use kind = "local"',
+        )
+    return key or ""
+
+
 @contextlib.contextmanager
 def open_engine(config: Config, *, attempts: int = 8, wait_min: float = 1.0) -> Iterator[Engine]:
     """The configured engine; for kind "local", the embedded server runs meanwhile."""
     if config.engine.kind == "openai":
-        key = os.environ.get("OPENAI_API_KEY")
-        if not key:
-            raise ConfigError(
-                "OPENAI_API_KEY is not set",
-                path=config.path,
-                where="engine.kind",
-                hint='export OPENAI_API_KEY=... or use kind = "local"',
-            )
+        key = api_key(config)
         base_url = (
             config.engine.base_url
             or os.environ.get("OPENAI_BASE_URL")

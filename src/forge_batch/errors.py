@@ -34,7 +34,23 @@ class ForgeError(Exception):
         text = ": ".join([*parts, self.message])
         if self.hint:
             text += f" ({self.hint})"
-        return " ".join(text.split("\n"))
+        return one_line(text)
+
+
+def one_line(text: str) -> str:
+    """``text`` safe to print as one terminal line.
+
+    Messages quote user files and paths, which may hold carriage returns,
+    U+2028, bidi overrides or escape sequences that clear the screen: every
+    character that is not printable becomes its escape (``\\r``, ``\\x1b``,
+    ``\\u2028``), and a newline becomes a space.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else " " if c == "\n" else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
 
 
 class ConfigError(ForgeError):

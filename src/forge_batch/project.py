@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import ConfigError
-from .fsio import atomic_write
+from .fsio import atomic_write, write_problem
 from .tools import load_tools
 
 
@@ -22,6 +22,9 @@ def init(
 ) -> Path:
     """Write ``folder/forge.toml`` for ``tools``; the tools must load first."""
     target = folder / "forge.toml"
+    problem = write_problem(target)
+    if problem:
+        raise ConfigError(f"cannot write forge.toml: {problem}", path=target)
     if target.exists() and not force:
         raise ConfigError("already exists", path=target, hint="use --force to overwrite it")
     load_tools(tools)  # fail now, not at the first prepare

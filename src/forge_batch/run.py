@@ -14,7 +14,7 @@ from pathlib import Path
 from . import build
 from .collect import CollectResult, collect_batches, import_file
 from .config import Config
-from .engine import open_engine
+from .engine import api_key, open_engine
 from .ledger import State, project_lock
 from .prepare import PrepareResult, prepare
 from .submit import SubmitResult, submit, wait
@@ -53,6 +53,7 @@ def collect(
     """
     toolset = project_tools(config)  # bad inputs fail before anything is touched
     build.check_real(config)
+    api_key(config)  # a missing key must stop an import before it writes the cache
     if import_path is not None:
         imported = import_file(config, import_path)
     with open_engine(config) as engine:

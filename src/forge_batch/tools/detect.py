@@ -16,6 +16,7 @@ from ..errors import ToolsError
 from .bfcl import bfcl_types, param_list
 
 MAX_DESCRIPTION = 8192
+FORMATS = "MCP tools/list, OpenAI tools, BFCL functions and Generator parameter lists"
 
 
 def items(data: Any, path: Path) -> Iterator[tuple[str, Any]]:
@@ -30,6 +31,15 @@ def items(data: Any, path: Path) -> Iterator[tuple[str, Any]]:
         if "function" in data and isinstance(data["function"], list):  # one BFCL entry
             yield from ((f"function[{i}]", t) for i, t in enumerate(data["function"]))
             return
+        if "name" not in data and not isinstance(data.get("function"), dict):
+            keys = ", ".join(repr(k) for k in list(data)[:5]) or "none"
+            raise ToolsError(
+                "not a tools file in any known format: no 'tools' or 'functions' list and "
+                f"no tool 'name' at the top (keys: {keys})",
+                path=path,
+                where="(root)",
+                hint=f"tried {FORMATS}",
+            )
         yield ("(root)", data)
         return
     if isinstance(data, list):
@@ -44,6 +54,7 @@ def items(data: Any, path: Path) -> Iterator[tuple[str, Any]]:
         f"expected a JSON object with 'tools' or a list of tools, got {type(data).__name__}",
         path=path,
         where="(root)",
+        hint=f"tried {FORMATS}",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import tempfile
 from pathlib import Path
@@ -11,7 +12,7 @@ import anyio
 import orjson
 
 from ..errors import ToolsError
-from ..fsio import atomic_write
+from ..fsio import atomic_write, write_problem
 
 
 async def _list_tools(command: list[str], timeout: float, errlog: TextIO) -> list[dict[str, Any]]:
@@ -41,10 +42,32 @@ async def _list_tools(command: list[str], timeout: float, errlog: TextIO) -> lis
     return tools
 
 
+# npm's boilerplate around its one useful line ("npm error 404 Not Found - GET ...").
+_NOISE = re.compile(
+    r"A complete log of this run|^npm (?:error|ERR!) code |^npm (?:error|ERR!)(?:\s+\d+)?\s*$"
+)
+
+
 def _tail(errlog: TextIO) -> str:
+    """The server's own error line from its stderr, as ' (server said: ...)'.
+
+    The first line that says "error" once npm's boilerplate is dropped (npm
+    prints the reason first, then notes and a log path); else the last line.
+    """
     errlog.seek(0)
     lines = [line.strip() for line in errlog.read().splitlines() if line.strip()]
-    return f" (server said: {lines[-1][:200]})" if lines else ""
+    useful = [line for line in lines if not _NOISE.search(line)] or lines
+    if not useful:
+        return ""
+    said = next((line for line in useful if "error" in line.lower()), useful[-1])
+    return f" (server said: {said[:300]})"
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The first real exception inside (nested) ExceptionGroups, which say nothing."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _page(cursor: str) -> Any:
@@ -55,6 +78,9 @@ def _page(cursor: str) -> Any:
 
 def import_tools(server: str, out: Path, timeout: float = 120.0) -> int:
     """Start ``server`` (a command line), save its tools as ``{"tools": [...]}``."""
+    problem = write_problem(out)
+    if problem:  # before the server runs, not after
+        raise ToolsError(f"cannot write the tools file: {problem}", path=out)
     command = shlex.split(server)
     if not command:
         raise ToolsError("--server is empty; give the command that starts the MCP server")
@@ -70,8 +96,11 @@ def import_tools(server: str, out: Path, timeout: float = 120.0) -> int:
         except FileNotFoundError:
             raise ToolsError(f"command not found: {command[0]}", where=server) from None
         except Exception as exc:  # the SDK raises many kinds; all mean "could not import"
+            leaf = _leaf(exc)
+            if isinstance(leaf, FileNotFoundError):
+                raise ToolsError(f"command not found: {command[0]}", where=server) from None
             raise ToolsError(
-                f"MCP server failed: {type(exc).__name__}: {exc}{_tail(errlog)}", where=server
+                f"MCP server failed: {type(leaf).__name__}: {leaf}{_tail(errlog)}", where=server
             ) from None
     atomic_write(out, orjson.dumps({"tools": tools}, option=orjson.OPT_INDENT_2) + b"\n")
     return len(tools)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ToolsError, not_utf8
+from ..fsio import read_capped
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 # Deeper JSON than this is refused: no real tool schema comes close, and the
@@ -39,18 +40,7 @@ def _too_deep(text: str) -> str | None:
 
 def read_json_file(path: Path, what: str = "tools file") -> Any:
     """Parse a JSON (or JSON lines) file with errors that name the place."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise ToolsError(f"{what} not found", path=path) from None
-    if path.is_dir():
-        raise ToolsError(f"{what} is a folder, not a file", path=path)
-    if size > MAX_FILE_BYTES:
-        raise ToolsError(f"{what} is {size} bytes; the limit is {MAX_FILE_BYTES}", path=path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ToolsError(f"cannot read {what}: {exc.strerror}", path=path) from None
+    raw = read_capped(path, MAX_FILE_BYTES, what, ToolsError)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -61,6 +51,8 @@ def read_json_file(path: Path, what: str = "tools file") -> Any:
         data = _parse_json(text, path)
     except RecursionError:  # far deeper than MAX_DEPTH; the scan below says where
         data = _TOO_DEEP
+    except ValueError as exc:  # not a JSONDecodeError: an integer of over 4300 digits
+        raise ToolsError(f"invalid JSON: {str(exc).split(';')[0]}", path=path) from None
     # Scanned only once the text parsed, so every string in it is terminated.
     deep = _too_deep(text)
     if deep or data is _TOO_DEEP:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,6 +122,6 @@ def project_tools(config: Config) -> ToolSet:
     try:
         return load_tools(config.paths.tools)
     except ToolsError as exc:
-        if not config.paths.tools.is_file():
+        if not os.path.isfile(config.paths.tools):
             exc.hint = exc.hint or f"named by 'tools' in {config.path}"
         raise

@@ -42,6 +42,8 @@ class _Converter:
         self.notes: list[str] = []
         self.properties = 0
         self.enum_values = 0
+        self.closed: list[str] = []  # objects given additionalProperties: false
+        self.nullable: list[str] = []  # optional properties made required and nullable
 
     def note(self, path: str, text: str) -> None:
         self.notes.append(f"{path or '(root)'}: {text}")
@@ -257,6 +259,8 @@ class _Converter:
             if depth == 1:
                 if "additionalProperties" in node:
                     self.note(path, "free-form arguments: only an empty object can be generated")
+                else:
+                    self.closed.append(path or "(root)")
                 return {
                     "type": "object",
                     "properties": {},
@@ -284,6 +288,8 @@ class _Converter:
                 self.note(path, f"{key} dropped (not expressible in strict mode)")
         if "additionalProperties" in node and extra is not False and props:
             self.note(path, "additional properties beyond the declared ones are not generated")
+        elif "additionalProperties" not in node:
+            self.closed.append(path or "(root)")
         self.properties += len(props)
         if self.properties > MAX_PROPERTIES:
             raise Unconvertible(f"more than {MAX_PROPERTIES} properties in total")
@@ -296,6 +302,7 @@ class _Converter:
             if name not in required:
                 s = make_nullable(s)
                 optional.append(name)
+                self.nullable.append(sub_path)
             out_props[name] = s
             if c is not None:
                 codecs[name] = c
@@ -307,6 +314,18 @@ class _Converter:
         }
         codec = ObjCodec(codecs, frozenset(optional)) if (codecs or optional) else None
         return schema, codec
+
+    def summary(self) -> tuple[str, ...]:
+        """The notes, with the two rewrites strict mode always needs said once each."""
+        notes = list(self.notes)
+        if self.closed:
+            notes.append(f"additionalProperties: false added to {_names(self.closed)}")
+        if self.nullable:
+            notes.append(
+                f"optional properties made required and nullable: {_names(self.nullable)} "
+                "(a null is dropped again when parsing)"
+            )
+        return tuple(notes)
 
     def arr(
         self, node: dict[str, Any], path: str, depth: int, stack: tuple[str, ...], desc: list[str]
@@ -343,11 +362,16 @@ def convert(parameters: dict[str, Any]) -> Conversion:
     schema, codec = conv.convert(parameters, "", 1)
     if schema.get("type") != "object" or "properties" not in schema:
         raise Unconvertible("parameters must describe an object (type: object)")
-    return Conversion(schema, codec, tuple(conv.notes))
+    return Conversion(schema, codec, conv.summary())
 
 
 def convert_any(schema: dict[str, Any]) -> Conversion:
     """Strict form of any schema (e.g. a tool's output schema), not only an object."""
     conv = _Converter(schema)
     out, codec = conv.convert(schema, "", 1)
-    return Conversion(out, codec, tuple(conv.notes))
+    return Conversion(out, codec, conv.summary())
+
+
+def _names(paths: list[str], shown: int = 6) -> str:
+    more = len(paths) - shown
+    return ", ".join(paths[:shown]) + (f" and {more} more" if more > 0 else "")
