@@ -1,0 +1,168 @@
+"""vLLM's offline batch runner (`vllm run-batch`) reads our shards and we read its output.
+
+vLLM is not installed here (it needs a GPU), so both directions are checked
+against its source: its input model (BatchRequestInput: custom_id, method,
+url, body validated as its ChatCompletionRequest) and its output shape,
+recorded in tests/data/vllm-run-batch/ (see the README there).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from click.testing import CliRunner
+from doubles import FakeModel
+
+from forge_batch.cache import ResponseCache
+from forge_batch.cli import cli
+
+SAMPLE = Path(__file__).parent / "data" / "vllm-run-batch" / "output.sample.jsonl"
+
+# The fields of vLLM's ChatCompletionRequest (vllm/entrypoints/openai/chat_completion/
+# protocol.py) that a forge-batch body may use; vLLM ignores unknown fields with a
+# warning, so a body field outside this list would silently change nothing.
+VLLM_CHAT_FIELDS = {
+    "messages", "model", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs",
+    "max_tokens", "max_completion_tokens", "n", "presence_penalty", "response_format",
+    "seed", "stop", "stream", "stream_options", "temperature", "top_p", "tools",
+    "tool_choice", "reasoning_effort", "parallel_tool_calls", "user",
+}  # fmt: skip
+JSON_SCHEMA_FIELDS = {"name", "description", "schema", "strict"}  # vLLM's JsonSchemaResponseFormat
+
+
+def _sample() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in SAMPLE.read_text().splitlines()]
+
+
+def _shard_lines(cfg: Path) -> list[dict[str, Any]]:
+    return [
+        orjson.loads(line)
+        for path in sorted((cfg.parent / "batches").glob("*-*.jsonl"))
+        for line in path.read_bytes().splitlines()
+    ]
+
+
+def _prepared(make_project: Callable[..., Path]) -> Path:
+    cfg = make_project(seeds=16, paraphrases_per_seed=1, model="Qwen/Qwen2.5-7B-Instruct")
+    result = CliRunner().invoke(cli, ["-c", str(cfg), "prepare"])
+    assert result.exit_code == 0, result.output
+    return cfg
+
+
+def _uuid(seed: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+def vllm_line(template: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+    """What run-batch writes for ``request``: the sample 200 line with FakeModel's answer."""
+    status, answer = FakeModel()(request["body"])
+    assert status == 200
+    line = copy.deepcopy(template)
+    cid = request["custom_id"]
+    line["id"] = f"vllm-{_uuid('id' + cid)}"
+    line["custom_id"] = cid
+    line["response"]["request_id"] = f"vllm-batch-{_uuid('req' + cid)}"
+    body = line["response"]["body"]
+    body["id"] = f"chatcmpl-{_uuid('cmpl' + cid)}"
+    body["model"] = request["body"]["model"]  # vLLM answers with the served model name
+    body["choices"][0]["message"]["content"] = answer["choices"][0]["message"]["content"]
+    body["choices"][0]["finish_reason"] = answer["choices"][0]["finish_reason"]
+    usage = answer["usage"]
+    body["usage"] = {
+        "prompt_tokens": usage["prompt_tokens"],
+        "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"],
+        "completion_tokens": usage["completion_tokens"],
+        "prompt_tokens_details": None,
+    }
+    return line
+
+
+def test_sample_has_run_batch_shape() -> None:
+    ok, engine_error, exception = _sample()
+    for line in (ok, engine_error, exception):
+        assert set(line) == {"id", "custom_id", "response", "error"}
+        assert re.fullmatch(r"vllm-[0-9a-f]{32}", line["id"])
+        assert set(line["response"]) == {"status_code", "request_id", "body"}
+        assert re.fullmatch(r"vllm-batch-[0-9a-f]{32}", line["response"]["request_id"])
+    body = ok["response"]["body"]
+    assert ok["response"]["status_code"] == 200 and ok["error"] is None
+    assert re.fullmatch(r"chatcmpl-[0-9a-f]{32}", body["id"])
+    assert set(body["usage"]) == {
+        "prompt_tokens", "total_tokens", "completion_tokens", "prompt_tokens_details",
+    }  # fmt: skip
+    assert engine_error["response"]["body"] is None
+    assert set(engine_error["error"]["error"]) == {"message", "type", "param", "code"}
+    assert isinstance(exception["error"], str)
+
+
+def test_prepared_shard_is_valid_run_batch_input(make_project: Callable[..., Path]) -> None:
+    lines = _shard_lines(_prepared(make_project))
+    assert lines
+    ids = [line["custom_id"] for line in lines]
+    assert len(set(ids)) == len(ids)  # run-batch matches outputs to inputs by custom_id
+    for line in lines:
+        assert set(line) == {"custom_id", "method", "url", "body"}  # BatchRequestInput
+        assert isinstance(line["custom_id"], str)
+        assert line["method"] == "POST" and line["url"] == "/v1/chat/completions"
+        body = line["body"]
+        assert set(body) <= VLLM_CHAT_FIELDS, set(body) - VLLM_CHAT_FIELDS
+        assert body["model"] == "Qwen/Qwen2.5-7B-Instruct"  # must be the served model name
+        assert body["messages"] and all(
+            isinstance(m, dict) and m.get("role") in ("system", "developer", "user")
+            for m in body["messages"]
+        )
+        fmt = body.get("response_format")
+        if fmt is not None:
+            assert fmt["type"] == "json_schema"
+            assert set(fmt["json_schema"]) <= JSON_SCHEMA_FIELDS
+            assert isinstance(fmt["json_schema"]["schema"], dict)
+        assert not body.get("stream")  # run-batch refuses streamed requests
+
+
+def test_collect_import_of_run_batch_output_caches_every_line(
+    make_project: Callable[..., Path],
+) -> None:
+    cfg = _prepared(make_project)
+    requests = _shard_lines(cfg)
+    template = _sample()[0]
+    out = cfg.parent / "vllm-output.jsonl"
+    with open(out, "w") as fh:  # compact JSON, input order: as pydantic writes it
+        for request in requests:
+            fh.write(json.dumps(vllm_line(template, request), separators=(",", ":")) + "\n")
+    result = CliRunner().invoke(cli, ["-c", str(cfg), "collect", "--import", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"{len(requests)} cached" in result.output, result.output
+    keys = [r["custom_id"] for r in requests]
+    with ResponseCache(cfg.parent / "cache") as cache:
+        assert cache.contains_many(keys) == set(keys)
+    dataset = (cfg.parent / "out" / "dataset.jsonl").read_text().splitlines()
+    assert dataset  # the answers build samples
+
+
+def test_run_batch_failure_lines_are_recorded_not_cached(
+    make_project: Callable[..., Path],
+) -> None:
+    cfg = _prepared(make_project)
+    requests = _shard_lines(cfg)
+    ok, engine_error, exception = _sample()
+    lines = [vllm_line(ok, r) for r in requests[2:]]
+    for template, request in zip((engine_error, exception), requests[:2], strict=True):
+        failed = copy.deepcopy(template)
+        failed["custom_id"] = request["custom_id"]
+        lines.append(failed)
+    out = cfg.parent / "vllm-output.jsonl"
+    out.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = CliRunner().invoke(cli, ["-c", str(cfg), "collect", "--import", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"{len(requests) - 2} cached, 2 failed" in result.output, result.output
+    with ResponseCache(cfg.parent / "cache") as cache:
+        cached = cache.contains_many([r["custom_id"] for r in requests])
+    assert cached == {r["custom_id"] for r in requests[2:]}
