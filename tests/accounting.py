@@ -29,7 +29,8 @@ submitted shards only if every earlier batch is collected and recorded it as
 failed (failures/<batch id>.jsonl), i.e. no earlier batch answered it with a
 200; and with the server's data folder: no custom_id has a 200 line in the
 output of two batches, every 200 the server produced is in the cache, and
-every batch the server created is in the ledger.
+every batch the server created is in the ledger (as a shard's batch, or in its
+``refused`` list: failed token_limit_exceeded, nothing run).
 """
 
 from __future__ import annotations
@@ -309,12 +310,22 @@ def account(
                     if resp.get("status_code") == 200 and line["custom_id"] not in seen:
                         seen.add(line["custom_id"])
                         server_ok[line["custom_id"]].append(batch["id"])
-        unknown = set(server_batches) - set(batch_ids)
+        # refused for the enqueued-token cap: failed validation, ran nothing, cost nothing
+        refused = {b for r in records for b in r.get("refused", [])}
+        for b in sorted(refused):
+            batch = server_batches.get(b) or {}
+            codes = [e.get("code") for e in ((batch.get("errors") or {}).get("data") or [])]
+            done = (batch.get("request_counts") or {}).get("completed", 0)
+            if batch.get("status") != "failed" or "token_limit_exceeded" not in codes or done:
+                problems.append(f"refused batch {b} is not a token_limit_exceeded failure")
+        unknown = set(server_batches) - set(batch_ids) - refused
         problems += [
             f"server batch {b} is not in the ledger (an orphan someone pays for)"
             for b in sorted(unknown)
         ]
-        per_input = Counter(b["input_file_id"] for b in server_batches.values())
+        per_input = Counter(
+            b["input_file_id"] for b in server_batches.values() if b["id"] not in refused
+        )
         problems += [f"input file {f} has {n} batches" for f, n in per_input.items() if n > 1]
         with ResponseCache(cfg.paths.cache) as cache:
             have = cache.contains_many(list(server_ok))

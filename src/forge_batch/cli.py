@@ -225,6 +225,11 @@ def submit(ctx: click.Context, wait_for: bool, poll_interval: float | None) -> N
     click.echo(
         f"submitted {len(result.submitted)} batch(es), resumed {len(result.resumed)}; "
         f"{result.in_flight} not yet collected"
+        + (
+            f"; {result.queued} queued until earlier batches end ([engine] enqueued_token_limit)"
+            if result.queued
+            else ""
+        )
     )
 
 

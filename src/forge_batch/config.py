@@ -82,6 +82,7 @@ class Engine:
     relay_attempts: int = 6  # relay: tries per line (429/5xx/timeouts/connection errors)
     poll_interval: float = 5.0
     max_attempts: int = 3  # times a request is sent before it is rejected for good
+    enqueued_token_limit: int | None = None  # the org's enqueued-token cap for the model
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +311,9 @@ def _engine(r: _Reader) -> Engine:
         **_relay(r, kind),
         poll_interval=r.number("poll_interval", 5.0, 0.0, 3600.0),
         max_attempts=r.integer("max_attempts", 3, 1, 100),
+        enqueued_token_limit=r.integer("enqueued_token_limit", 0, 1000, 10**12)
+        if "enqueued_token_limit" in r.table
+        else None,
     )
 
 

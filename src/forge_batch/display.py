@@ -208,6 +208,12 @@ def status_text(report: dict[str, Any]) -> str:
             f"batch {b['batch_id'] or '-'} {b['file']}: {b['state']}/{b['status'] or '-'} "
             f"{counts.get('completed', 0)}+{counts.get('failed', 0)}/{b['lines']}"
         )
+    waiting = [b["file"] for b in report["batches"] if b["state"] == "queued"]
+    if waiting:
+        out.append(
+            f"queued until earlier batches end ([engine] enqueued_token_limit): {len(waiting)} "
+            "shard(s): " + ", ".join(waiting)
+        )
     if report["unsubmitted"]:
         out.append("written, not submitted: " + ", ".join(report["unsubmitted"]))
     ds = report["dataset"]

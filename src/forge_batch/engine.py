@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import openai
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from . import pacing
 from .config import Config
 from .errors import ConfigError, EngineError
 from .fsio import atomic_writer
@@ -149,6 +150,8 @@ class Engine:
         page = self._call("listing batches", lambda: self.client.batches.list(limit=100))
         for batch in page:
             meta = batch.metadata or {}
+            if batch.errors and pacing.token_limited(batch.errors.data):
+                continue  # refused for the enqueued-token cap: it ran nothing, never adopt it
             if (batch.input_file_id == file_id) if file_id else meta.get(META_SHARD) == shard:
                 return batch
         return None

@@ -5,7 +5,8 @@ Three files under ``batches/``, all written atomically (contracts, versioned):
 * ``manifest.json`` (fb-manifest/1): every shard file prepare wrote and that
   still matters: name, stage, model, lines, bytes, sha256.
 * ``ledger.json`` (fb-ledger/1): per shard, the submission steps
-  (uploading -> uploaded -> submitted -> collected) with file id, batch id and
+  (uploading -> uploaded -> submitted -> collected; "queued" before them while
+  [engine] enqueued_token_limit leaves no room) with file id, batch id and
   the batch's last known state. It is saved after every step, so a crash
   anywhere is recovered from it without creating a second batch. A shard is
   identified by its file name *and* content hash: a later shard may hold the
@@ -51,7 +52,7 @@ class ShardRecord:
     model: str
     lines: int
     bytes: int
-    state: str = "uploading"  # uploading | uploaded | submitted | collected
+    state: str = "uploading"  # (queued ->) uploading | uploaded | submitted | collected
     upload_name: str = ""
     file_id: str | None = None
     batch_id: str | None = None
@@ -61,6 +62,7 @@ class ShardRecord:
     error_file_id: str | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
     collected: dict[str, int] | None = None
+    refused: list[str] = field(default_factory=list)  # batches failed token_limit_exceeded
 
     @classmethod
     def of(cls, info: ShardInfo, **progress: Any) -> ShardRecord:

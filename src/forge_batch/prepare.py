@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
-from . import build, progress
+from . import build, pacing, progress
 from .cache import ResponseCache
 from .config import Config
 from .keyset import KeySet
@@ -144,7 +144,9 @@ def prepare(config: Config, toolset: ToolSet | None = None) -> PrepareResult:
                     config.model,
                     numbers[stage],
                     config.limits.max_lines,
-                    config.limits.max_bytes,
+                    pacing.max_shard_bytes(
+                        config.engine.enqueued_token_limit, config.limits.max_bytes
+                    ),
                 )
                 try:
                     write_stage(

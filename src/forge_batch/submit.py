@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from . import progress
+from . import pacing, progress
 from .config import Config
 from .engine import META_SHARD, Engine
 from .errors import EngineError, StateError
@@ -29,6 +29,8 @@ class SubmitResult:
     submitted: list[ShardRecord] = field(default_factory=list)
     resumed: list[ShardRecord] = field(default_factory=list)
     in_flight: int = 0
+    queued: int = 0  # shards waiting for room under [engine] enqueued_token_limit
+    requeued: int = 0  # batches that failed with token_limit_exceeded, back in the queue
 
 
 def _apply(rec: ShardRecord, batch: Any) -> bool:
@@ -44,9 +46,38 @@ def _apply(rec: ShardRecord, batch: Any) -> bool:
     return new != old
 
 
-def submit_shards(state: State, engine: Engine) -> SubmitResult:
-    """Upload and create a batch for every shard of the manifest not yet submitted."""
+def _requeue_if_limited(rec: ShardRecord) -> bool:
+    """A batch that failed with token_limit_exceeded ran nothing: not an attempt.
+
+    The shard goes back to "queued" (keeping its uploaded file) and is
+    submitted again when there is room; the refused batch's id is kept in
+    ``refused``.
+    """
+    if rec.status != "failed" or not pacing.token_limited(rec.errors):
+        return False
+    if rec.batch_id:
+        rec.refused.append(rec.batch_id)  # kept: every batch the API created is accounted for
+    rec.state, rec.batch_id, rec.status = "queued", None, None
+    rec.request_counts, rec.errors = None, []
+    return True
+
+
+def _enqueued(state: State) -> int:
+    return sum(
+        pacing.tokens(r.bytes)
+        for r in state.ledger.values()
+        if r.state == "submitted" and r.status not in TERMINAL
+    )
+
+
+def submit_shards(state: State, engine: Engine, limit: int | None = None) -> SubmitResult:
+    """Upload and create a batch for every shard of the manifest not yet submitted.
+
+    With ``limit`` (enqueued tokens), shards past it wait as "queued", in
+    manifest order; a later call submits them once earlier batches have ended.
+    """
     result = SubmitResult()
+    full = False  # once one shard waits, the later ones wait behind it
     for info in state.manifest:
         rec = state.record(info.file, info.sha256)
         if rec is not None and rec.state in ("submitted", "collected"):
@@ -59,10 +90,23 @@ def submit_shards(state: State, engine: Engine) -> SubmitResult:
                 hint="run forge-batch prepare again",
             )
         resumed = rec is not None
+        room = not full and pacing.fits(limit, _enqueued(state), pacing.tokens(info.bytes))
         if rec is None:
-            rec = ShardRecord.of(info, upload_name=f"{path.stem}-{info.sha256[:12]}.jsonl")
+            rec = ShardRecord.of(
+                info,
+                upload_name=f"{path.stem}-{info.sha256[:12]}.jsonl",
+                state="uploading" if room else "queued",
+            )
             state.add(rec)
             state.save_ledger()  # intent first: a crash from here on is resumable
+        elif rec.state == "queued" and room:
+            resumed = rec.file_id is not None  # a requeued batch: look for its new batch
+            rec.state = "uploaded" if rec.file_id else "uploading"
+            state.save_ledger()
+        if rec.state == "queued":
+            full = True
+            result.queued += 1
+            continue
         if rec.state == "uploading":
             found = engine.find_file(rec.upload_name, rec.bytes) if resumed else None
             rec.file_id = found or engine.upload(path, rec.upload_name)
@@ -78,6 +122,9 @@ def submit_shards(state: State, engine: Engine) -> SubmitResult:
                 )
             _apply(rec, batch)
             rec.state = "submitted"
+            if _requeue_if_limited(rec):
+                result.requeued += 1
+                full = True
             state.save_ledger()
         (result.resumed if resumed else result.submitted).append(rec)
     result.in_flight = sum(1 for r in state.ledger.values() if r.state == "submitted")
@@ -85,14 +132,22 @@ def submit_shards(state: State, engine: Engine) -> SubmitResult:
 
 
 def refresh(state: State, engine: Engine) -> list[ShardRecord]:
-    """Fetch the state of every submitted batch that is not terminal yet."""
+    """Fetch the state of every submitted batch that is not terminal yet.
+
+    A batch that failed with token_limit_exceeded goes back to the queue.
+    """
     changed = False
     for rec in state.ledger.values():
         if rec.state == "submitted" and rec.status not in TERMINAL and rec.batch_id:
             changed |= _apply(rec, engine.retrieve(rec.batch_id))
+            changed |= _requeue_if_limited(rec)
     if changed:
         state.save_ledger()
     return [r for r in state.ledger.values() if r.state == "submitted"]
+
+
+def queued(state: State) -> list[ShardRecord]:
+    return [r for r in state.ledger.values() if r.state == "queued"]
 
 
 def _label(records: list[ShardRecord]) -> str:
@@ -103,25 +158,34 @@ def _label(records: list[ShardRecord]) -> str:
 
 
 def wait(
-    state: State, engine: Engine, interval: float, sleep: Callable[[float], None] = time.sleep
+    state: State,
+    engine: Engine,
+    interval: float,
+    sleep: Callable[[float], None] = time.sleep,
+    top_up: Callable[[], object] | None = None,
 ) -> list[ShardRecord]:
     """Poll until every submitted batch is terminal, with a growing interval.
 
+    With ``top_up`` (submit under an enqueued-token limit), queued shards are
+    submitted as earlier batches end, and the wait lasts until none is left.
     A progress bar of request counts goes to stderr; its label names the
     batch states, so a batch sitting in "finalizing" does not look hung.
     """
     records = refresh(state, engine)
-    total = sum(r.lines for r in records)
+    total = sum(r.lines for r in records) + sum(r.lines for r in queued(state))
     bar = None
     if progress.enabled() and total:
         bar = click.progressbar(length=total, label="batches", file=sys.stderr, show_pos=True)
         bar.__enter__()
     done_before, delay = 0, interval
     try:
-        while any(r.status not in TERMINAL for r in records):
+        while any(r.status not in TERMINAL for r in records) or (top_up and queued(state)):
             sleep(delay)
             delay = min(max(delay * 1.5, interval), max(interval * 12, interval))
             records = refresh(state, engine)
+            if top_up is not None and queued(state):
+                top_up()
+                records = refresh(state, engine)
             done = sum(
                 (r.request_counts or {}).get("completed", 0)
                 + (r.request_counts or {}).get("failed", 0)
@@ -143,10 +207,20 @@ def submit(
     """Submit what prepare wrote; with ``wait_for``, poll until all batches end."""
     with project_lock(config.paths.batches):
         state = State(config.paths.batches)
-        result = submit_shards(state, engine)
+        limit = config.engine.enqueued_token_limit
+        result = submit_shards(state, engine, limit)
+
+        def top_up() -> None:
+            more = submit_shards(state, engine, limit)
+            result.submitted += more.submitted
+            result.resumed += more.resumed
+            result.requeued += more.requeued
+            result.queued = more.queued
+
         if wait_for:
             interval = config.engine.poll_interval if poll_interval is None else poll_interval
-            wait(state, engine, interval)
+            wait(state, engine, interval, top_up=top_up if limit else None)
+            result.queued = len(queued(state))
     return result
 
 

@@ -8,6 +8,7 @@ Starlette's thread pool, so a disk write never stalls the event loop.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -25,6 +26,7 @@ from starlette.routing import Route
 
 from . import ids
 from .apierrors import ApiError, error_body, json_response, not_found
+from .faults import CHARS_PER_TOKEN, enqueued_error
 from .store import TERMINAL, Store, now
 from .upload import receive_upload
 from .worker import Worker
@@ -189,9 +191,32 @@ async def create_batch(request: Request) -> Response:
             code="invalid_value",
         )
     forced = next(ctx.created) < ctx.fail_validation
+    over = _over_enqueued_limit(ctx, file)
     batch = ctx.store.create_batch(file_id, endpoint, window, metadata, forced)
-    ctx.worker.submit(batch["id"])
+    if over is not None:  # created, then failed validation, as OpenAI does
+        ctx.store.transition(batch["id"], {"validating"}, "failed", failed_at=now(), errors=over)
+    else:
+        ctx.worker.submit(batch["id"])
     return json_response(batch)
+
+
+def _over_enqueued_limit(ctx: ServerContext, file: dict[str, Any]) -> dict[str, Any] | None:
+    """The errors of a new batch from ``file`` past fault enqueued_limit, else None."""
+    limit = ctx.worker.faults.enqueued_limit
+    if not limit:
+        return None
+    enqueued = 0
+    for other in ctx.store.list_batches():
+        if other["status"] not in TERMINAL:
+            info = ctx.store.get_file(other["input_file_id"])
+            enqueued += (info or {}).get("bytes", 0) // CHARS_PER_TOKEN
+    model = "the model"
+    with (
+        contextlib.suppress(OSError, ValueError, KeyError, TypeError),
+        open(ctx.store.data_path(file["id"]), "rb") as fh,
+    ):
+        model = orjson.loads(fh.readline())["body"]["model"]
+    return enqueued_error(limit, file["bytes"] // CHARS_PER_TOKEN, enqueued, str(model))
 
 
 def list_batches(request: Request) -> Response:

@@ -31,7 +31,7 @@ _PROBABILITIES = (
     "http_500",
     "reset",
 )
-_COUNTS = ("expire_after", "fail_validation", "duplicate_line")
+_COUNTS = ("expire_after", "fail_validation", "duplicate_line", "enqueued_limit")
 _SECONDS = ("slow_finalize", "line_delay")
 _FLAGS = ("shuffle_output", "reasoning")
 
@@ -67,6 +67,7 @@ class Faults:
     line_delay: float = 0.0
     shuffle_output: bool = False
     reasoning: bool = False  # answer as a reasoning model (see think())
+    enqueued_limit: int = 0  # tokens that may be enqueued at once (see enqueued_error())
     seed: int = 0
 
     @classmethod
@@ -278,3 +279,24 @@ def think(body: dict[str, Any], executor: Any) -> tuple[int, dict[str, Any]]:
         usage["completion_tokens_details"] = {"reasoning_tokens": spend}
         response = {**response, "usage": usage}
     return status, response
+
+
+CHARS_PER_TOKEN = 4  # the token estimate of an input file, as forge-batch's own
+
+
+def enqueued_error(limit: int, tokens: int, enqueued: int, model: str) -> dict[str, Any] | None:
+    """The ``errors`` of a batch past the enqueued-token limit (fault ``enqueued_limit``).
+
+    OpenAI caps the tokens an organization may have enqueued per model; a
+    batch past it is created, then fails validation with this error (shape
+    and wording as OpenAI's). Tokens here are the input file's bytes / 4.
+    """
+    if not limit or enqueued + tokens <= limit:
+        return None
+    message = (
+        f"Enqueued token limit reached for {model} in organization org-local. "
+        f"Limit: {limit:,} enqueued tokens. Please try again once some in_progress "
+        "batches have been completed."
+    )
+    error = {"code": "token_limit_exceeded", "message": message, "param": None, "line": None}
+    return {"object": "list", "data": [error]}
