@@ -166,3 +166,28 @@ def test_run_batch_failure_lines_are_recorded_not_cached(
     with ResponseCache(cfg.parent / "cache") as cache:
         cached = cache.contains_many([r["custom_id"] for r in requests])
     assert cached == {r["custom_id"] for r in requests[2:]}
+
+
+def test_run_batch_round_trip_needs_no_server(
+    make_project: Callable[..., Path], monkeypatch: Any
+) -> None:
+    """prepare -> (vllm run-batch elsewhere) -> collect --import, with nothing listening."""
+    from faultkit import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    cfg = make_project(
+        seeds=6, paraphrases_per_seed=0, model="Qwen/Qwen2.5-7B-Instruct",
+        engine={"kind": "openai", "base_url": dead},
+    )  # fmt: skip
+    text = cfg.read_text().replace(
+        f'executor = "{Path(__file__).parent}/doubles.py:FakeModel"\n', ""
+    )
+    cfg.write_text(text)
+    monkeypatch.setenv("OPENAI_API_KEY", "unused-no-batch-is-sent")
+    assert CliRunner().invoke(cli, ["-c", str(cfg), "prepare"]).exit_code == 0
+    requests = _shard_lines(cfg)
+    out = cfg.parent / "vllm-output.jsonl"
+    out.write_text("".join(json.dumps(vllm_line(_sample()[0], r)) + "\n" for r in requests))
+    result = CliRunner().invoke(cli, ["-c", str(cfg), "collect", "--import", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"{len(requests)} cached" in result.output
