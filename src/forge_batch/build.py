@@ -499,7 +499,7 @@ def build(config: Config, toolset: ToolSet | None = None, *, write: bool = True)
         _spool(out if write else None) as spool,
         atomic_writer(result.rejects) if write else open(os.devnull, "wb") as rej_fh,
     ):
-        builder = Builder(config, toolset, cache, failures, in_flight_keys(state))
+        builder = Builder(config, toolset, cache, failures, in_flight_keys(state, sent_only=True))
         result.stats = builder.stats
         run = _Assembly(builder, spool, rej_fh)
         run.real(config.real)

@@ -268,10 +268,15 @@ def status(ctx: click.Context, as_json: bool) -> None:
     Reads: forge.toml, tools, cache/, batches/, out/. Writes: nothing.
     """
     from .display import status_text
+    from .ledger import busy
     from .status import status as do_status
 
-    report = do_status(load_config(ctx))
-    click.echo(json.dumps(report, indent=2) if as_json else status_text(report))
+    config = load_config(ctx)
+    report = do_status(config)
+    shown = (
+        json.dumps(report, indent=2) if as_json else status_text(report, busy(config.paths.batches))
+    )
+    click.echo(shown)
 
 
 @cli.command()

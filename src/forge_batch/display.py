@@ -178,7 +178,25 @@ def run_summary(result: RunResult, config: Config) -> str:
     return "\n".join(out)
 
 
-def status_text(report: dict[str, Any]) -> str:
+def _unsent(b: dict[str, Any], busy: bool) -> str | None:
+    """A shard the ledger holds but no batch runs: what happened and what to run."""
+    if b["state"] not in ("uploading", "uploaded"):
+        return None
+    if busy:
+        return f"{b['file']}: {b['state']} now ({b['lines']} requests)"
+    what = (
+        "the upload failed or was cut short"
+        if b["state"] == "uploading"
+        else "uploaded, but creating its batch failed"
+    )
+    return (
+        f"{b['file']}: {what}; not in flight ({b['lines']} requests wait): "
+        "run `forge-batch submit` (or `forge-batch run`) to send it"
+    )
+
+
+def status_text(report: dict[str, Any], busy: bool = False) -> str:
+    """The status report for people; ``busy``: another command holds the project lock."""
     rows = [
         [
             name,
@@ -204,6 +222,10 @@ def status_text(report: dict[str, Any]) -> str:
             out.append(f"{name} failed: {reasons}")
     for b in report["batches"]:
         counts = b["request_counts"] or {}
+        unsent = _unsent(b, busy)
+        if unsent:
+            out.append(unsent)
+            continue
         out.append(
             f"batch {b['batch_id'] or '-'} {b['file']}: {b['state']}/{b['status'] or '-'} "
             f"{counts.get('completed', 0)}+{counts.get('failed', 0)}/{b['lines']}"

@@ -6,6 +6,9 @@ a ``base_url``. The SDK's own retries are off; retries happen here, once, with
 backoff (tenacity) and only for errors worth retrying (429, 5xx, timeouts,
 dropped connections). Creating a batch or uploading a file is not idempotent,
 so before retrying one we look for what the failed call may have done anyway.
+Each retry is one line on stderr (what failed, attempt n/N, the wait), and a
+connection that never comes up names the base URL it tried: an unreachable
+URL used to mean two silent minutes and then an error that did not say where.
 """
 
 from __future__ import annotations
@@ -13,12 +16,19 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import openai
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from . import pacing
 from .config import Config
@@ -37,6 +47,15 @@ def redact(text: str, secret: str | None = None) -> str:
     if secret:
         text = text.replace(secret, "***")
     return _KEY_RE.sub("***", text)
+
+
+def shown_url(url: object) -> str:
+    """A base URL as it may be printed: no user:password part, no trailing slash."""
+    return re.sub(r"//[^/@]*@", "//", str(url)).rstrip("/")
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def retryable(exc: BaseException) -> bool:
@@ -58,10 +77,36 @@ class Engine:
         wait_max: float = 60.0,
         wait_min: float = 1.0,
         secret: str | None = None,
+        on_retry: Callable[[str], None] = _stderr,
     ) -> None:
         self.client = client
         self.attempts, self.wait_min, self.wait_max = attempts, wait_min, wait_max
         self.secret = secret
+        self.on_retry = on_retry  # hears one line per retry
+        self.base_url = shown_url(client.base_url)
+
+    def _problem(self, exc: BaseException | None) -> str:
+        """What went wrong, in a few words that name the server when it could not be reached."""
+        if isinstance(exc, openai.APIStatusError):
+            return f"HTTP {exc.status_code}"
+        if isinstance(exc, openai.APITimeoutError):
+            return f"no answer from {self.base_url} (timed out)"
+        if isinstance(exc, openai.APIConnectionError):
+            cause = exc.__cause__ or exc.__context__
+            why = str(cause) if cause is not None and str(cause) else str(exc)
+            return f"cannot reach {self.base_url} ({why})"
+        return repr(exc)
+
+    def _retrying(self, what: str, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        self.on_retry(
+            redact(
+                f"{what}: {self._problem(exc)}; attempt {state.attempt_number}/{self.attempts}, "
+                f"retrying in {wait:.3g} s",
+                self.secret,
+            )
+        )
 
     def _call(
         self, what: str, fn: Callable[[], T], before_retry: Callable[[], T | None] | None = None
@@ -71,6 +116,7 @@ class Engine:
             retry=retry_if_exception(retryable),
             stop=stop_after_attempt(self.attempts),
             wait=wait_exponential(multiplier=self.wait_min, min=self.wait_min, max=self.wait_max),
+            before_sleep=lambda state: self._retrying(what, state),
             reraise=True,
         )
         first = True
@@ -90,8 +136,9 @@ class Engine:
             ) from None
         except openai.APIConnectionError as exc:
             raise EngineError(
-                f"{what} failed after {self.attempts} attempts: {redact(str(exc), self.secret)}",
-                hint="check the base_url and your connection",
+                f"{what} failed after {self.attempts} attempts: "
+                + redact(self._problem(exc), self.secret),
+                hint="check [engine] base_url (or OPENAI_BASE_URL) and your connection",
             ) from None
         raise AssertionError("unreachable")
 
@@ -186,7 +233,10 @@ def _hint(status: int) -> str | None:
 
 
 def make_client(base_url: str, api_key: str, timeout: float = 120.0) -> openai.OpenAI:
-    return openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout)
+    """The SDK client; connecting gives up after 15 s (a host that drops packets
+    would otherwise hold each attempt for the whole timeout)."""
+    limits = openai.Timeout(timeout, connect=min(timeout, 15.0))
+    return openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=limits)
 
 
 def api_key(config: Config) -> str:

@@ -193,16 +193,39 @@ class State:
         return out
 
 
-def in_flight_keys(state: State) -> KeySet:
-    """Keys of every shard submitted (or being submitted) and not yet collected."""
+def in_flight_keys(state: State, *, sent_only: bool = False) -> KeySet:
+    """Keys of every shard submitted (or being submitted) and not yet collected.
+
+    prepare must skip all of them (a shard whose upload failed is still sent by
+    the next submit, as it is). With ``sent_only``, only shards whose batch
+    exists count: what status calls in flight. After a failed upload nothing
+    is running, and saying "in flight" there sent people waiting for nothing.
+    """
 
     def keys() -> Iterator[str]:
         for rec in state.in_flight():
+            if sent_only and rec.state != "submitted":
+                continue
             path = state.folder / rec.file
             if path.exists():
                 yield from read_keys(path)
 
     return KeySet(keys())
+
+
+def busy(folder: Path) -> bool:
+    """True while a forge-batch command holds the project lock (a probe that writes nothing)."""
+    try:
+        fd = os.open(folder / ".lock", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # also releases the probe's own lock
+    return False
 
 
 @contextlib.contextmanager
