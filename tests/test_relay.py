@@ -22,9 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 from accounting import account, without_batch_ids
 from doubles import FakeModel
+from doubles_server import EchoExecutor, lines_for, read_jsonl, request_line, submit, wait_for
 from faultkit import (  # noqa: F401 (fixtures)
     Server,
     Servers,
@@ -39,7 +41,7 @@ from faultkit import (  # noqa: F401 (fixtures)
 
 from forge_batch import config as config_mod
 from forge_batch.errors import ConfigError
-from forge_batch.server import RelayExecutor, RelaySettings
+from forge_batch.server import LocalServer, RelayExecutor, RelaySettings
 
 TESTS = Path(__file__).resolve().parent
 UPSTREAM = TESTS / "doubles_upstream.py"
@@ -169,6 +171,11 @@ def test_key_from_the_named_env_var_never_shown(
         relay(up.url, key_env="UPSTREAM_KEY")
 
 
+def test_url_credentials_never_shown() -> None:
+    ex = relay("http://user:sk-in-url-secret@127.0.0.1:9/v1?key=sk-q-secret")
+    assert "secret" not in repr(ex) and ex.shown == "http://127.0.0.1:9/v1"
+
+
 def test_unreachable_upstream_is_waited_for_then_interrupted() -> None:
     ex = relay(f"http://127.0.0.1:{free_port()}/v1")
     result: dict[str, Any] = {}
@@ -282,3 +289,85 @@ def test_killing_the_upstream_mid_batch_loses_nothing(
     assert got == without_batch_ids(reference.parent / "out" / "dataset.jsonl")
     again = ok(cfg, "run")
     assert "sent 0 request(s)" in again.out, again.out
+
+
+# -- lanes: several lines at once inside the server --------------------------------------------
+
+
+class SlowEcho(EchoExecutor):
+    """EchoExecutor taking ``delay`` s per line, 4 lines at once; records the peak overlap."""
+
+    concurrency = 4
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay, self.active, self.peak = delay, 0, 0
+        self._gate = threading.Lock()
+
+    def __call__(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._gate:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        try:
+            time.sleep(self.delay)
+            return super().__call__(body)
+        finally:
+            with self._gate:
+                self.active -= 1
+
+
+def _client(srv: LocalServer) -> openai.OpenAI:
+    return openai.OpenAI(base_url=srv.base_url, api_key="k", max_retries=0)
+
+
+def test_lanes_overlap_and_cancel_keeps_every_finished_line(tmp_path: Path) -> None:
+    ex = SlowEcho(0.05)
+    with LocalServer(tmp_path / "d", executor=ex) as srv:
+        client = _client(srv)
+        created = submit(client, lines_for(60))
+        wait_for(client, created.id, lambda b: b.request_counts and b.request_counts.completed >= 8)
+        client.batches.cancel(created.id)
+        batch = wait_for(client, created.id)
+        out = read_jsonl(client, batch.output_file_id)
+        err = read_jsonl(client, batch.error_file_id)
+    assert batch.status == "cancelled" and ex.peak == 4
+    ran = {b["messages"][0]["content"] for b in ex.calls}
+    assert {r["response"]["body"]["choices"][0]["message"]["content"][6:] for r in out} == ran
+    assert sorted(r["custom_id"] for r in out + err) == sorted(f"req-{i}" for i in range(60))
+
+
+def test_stop_with_lines_in_flight_runs_each_line_once(tmp_path: Path) -> None:
+    ex = SlowEcho(0.2)
+    srv = LocalServer(tmp_path / "d", executor=ex).start()
+    client = _client(srv)
+    created = submit(client, lines_for(20))
+    wait_for(client, created.id, lambda b: b.request_counts and b.request_counts.completed >= 4)
+    srv.stop()  # lines in flight finish and are journaled; the batch stays in progress
+    with LocalServer(tmp_path / "d", executor=ex) as again:
+        batch = wait_for(_client(again), created.id)
+        assert batch.status == "completed"
+        assert len(read_jsonl(_client(again), batch.output_file_id)) == 20
+    assert len(ex.calls) == 20  # no line ran twice
+
+
+def test_relay_stop_while_upstream_is_down_then_resume(upstreams: Any, tmp_path: Path) -> None:
+    log = tmp_path / "answered.log"
+    up = upstreams("--delay", "0.05", log=log)
+    ex = relay(up.url, concurrency=2)
+    srv = LocalServer(tmp_path / "d", executor=ex).start()
+    client = _client(srv)
+    lines = [request_line(f"r-{i}", f"line {i}", schema=SCHEMA) for i in range(30)]
+    created = submit(client, lines)
+    wait_for(client, created.id, lambda b: b.request_counts and b.request_counts.completed >= 5)
+    up.kill()
+    time.sleep(0.5)  # the relay is now waiting for the upstream
+    started = time.monotonic()
+    srv.stop()
+    assert time.monotonic() - started < 5  # the wait was interrupted, not sat out
+    up.start()
+    with LocalServer(tmp_path / "d", executor=ex) as again:  # same executor: resume()
+        batch = wait_for(_client(again), created.id)
+        out = read_jsonl(_client(again), batch.output_file_id)
+    assert batch.status == "completed" and len(out) == 30
+    answered = log.read_text().splitlines()
+    assert len(answered) == len(set(answered)) == 30  # each line answered once

@@ -33,6 +33,7 @@ import os
 import threading
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 import orjson
@@ -80,8 +81,9 @@ class RelayExecutor:
 
     def __init__(self, settings: RelaySettings) -> None:
         if not settings.url.startswith(("http://", "https://")):
-            raise ConfigError(f"relay must be an http:// or https:// URL, got {settings.url!r}")
+            raise ConfigError("the relay must be an http:// or https:// URL")
         self.settings = settings
+        self.shown = shown_url(settings.url)  # for messages: no user:password@, no ?query
         self.concurrency = settings.concurrency  # read by the worker
         headers = {"Content-Type": "application/json"}
         if settings.key_env:
@@ -107,7 +109,7 @@ class RelayExecutor:
         self._warned = threading.Event()
 
     def __repr__(self) -> str:  # never shows the headers (the key)
-        return f"RelayExecutor({self.settings.url!r}, concurrency={self.concurrency})"
+        return f"RelayExecutor({self.shown!r}, concurrency={self.concurrency})"
 
     def __call__(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         request = dict(body)
@@ -126,14 +128,14 @@ class RelayExecutor:
         except _Retry as exc:
             return exc.status, exc.body
         except httpx2.TimeoutException:
-            msg = f"the upstream {self.settings.url} did not answer within {self.settings.timeout}s"
+            msg = f"the upstream {self.shown} did not answer within {self.settings.timeout}s"
             return 504, error_body(msg, type="upstream_error", code="upstream_timeout")
         except Exception as exc:
             if self._stopping.is_set():
                 raise Interrupted from None
             if not isinstance(exc, httpx2.TransportError):
                 raise
-            msg = f"the upstream {self.settings.url} dropped the request: {type(exc).__name__}"
+            msg = f"the upstream {self.shown} dropped the request: {type(exc).__name__}"
             return 502, error_body(msg, type="upstream_error", code="upstream_unreachable")
 
     def _send(self, payload: bytes) -> tuple[int, dict[str, Any]]:
@@ -161,9 +163,7 @@ class RelayExecutor:
         if isinstance(exc, httpx2.ConnectError):  # down or restarting: wait for it
             if not self._warned.is_set():
                 self._warned.set()
-                log.warning(
-                    "the relay upstream %s is unreachable; waiting for it", self.settings.url
-                )
+                log.warning("the relay upstream %s is unreachable; waiting for it", self.shown)
             return False
         return bool(state.attempt_number >= self.settings.attempts)
 
@@ -193,6 +193,19 @@ class RelayExecutor:
     def close(self) -> None:
         """Release the pooled connections."""
         self._client.close()
+
+
+def shown_url(url: str) -> str:
+    """The URL without credentials or query string, fit for logs and error files."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def _json_object(raw: bytes) -> dict[str, Any] | None:
