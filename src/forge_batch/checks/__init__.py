@@ -13,10 +13,13 @@ and one entry in CHECKS (and CHECK_ORDER).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
 from ..records import Sample
 from .call_count import check_call_count
 from .context import Call, Check, CheckContext, ToolSpec, View
-from .grounding import check_grounding
+from .grounding import check_grounding, grounding_doubts
 from .grounding.evidence import numbers_in
 from .hygiene import check_hygiene, garbage, identifier_only, refusal
 from .json_args import check_json
@@ -29,12 +32,15 @@ from .unknown_args import check_unknown_args
 __all__ = [
     "CHECKS",
     "CHECK_ORDER",
+    "DOUBTERS",
+    "Assessment",
     "Call",
     "Check",
     "CheckContext",
     "ToolSpec",
     "View",
     "all_checks",
+    "assess",
     "check_call_count",
     "check_grounding",
     "check_hygiene",
@@ -87,8 +93,49 @@ CHECKS: tuple[tuple[str, Check], ...] = (
 assert tuple(name for name, _ in CHECKS) == CHECK_ORDER
 
 
+# Checks whose findings are doubts for the judge, not failures: name -> every reason.
+DOUBTERS: dict[str, Callable[[Sample, CheckContext], Iterator[str]]] = {
+    "grounding": grounding_doubts,
+}
+
+
+@dataclass(slots=True, frozen=True)
+class Assessment:
+    """What the rules say of one sample: the first hard failure (check, reason), if any,
+    and every doubt ("check: reason") the judge stage should decide."""
+
+    failure: tuple[str, str] | None
+    doubts: tuple[str, ...]
+
+
+def assess(sample: Sample, ctx: CheckContext) -> Assessment:
+    """Run every check; failures stop (as in ``check_sample``), doubts are collected.
+
+    For the judge stage: a sample with a failure is rejected by the rules; one with
+    doubts only is for the judge to keep or reject, never to be kept unjudged."""
+    doubts: list[str] = []
+    try:
+        for name, check in ctx.checks:
+            doubter = DOUBTERS.get(name)
+            if doubter is not None:
+                doubts.extend(f"{name}: {reason}" for reason in doubter(sample, ctx))
+                continue
+            reason = check(sample, ctx)
+            if reason is not None:
+                return Assessment((name, reason), tuple(doubts))
+        return Assessment(None, tuple(doubts))
+    finally:
+        ctx._last = None  # do not keep the sample alive
+
+
 def check_sample(sample: Sample, ctx: CheckContext) -> tuple[str, str] | None:
-    """(check, reason) of the first failing check, or None when the sample is kept."""
+    """(check, reason) of the first failing check, or None when the sample is kept.
+
+    With the judge off (``ctx.judge`` False) a doubt is a failure: the first one is
+    returned as (check, reason), so nothing the rules cannot decide is kept. With the
+    judge on, doubts are left to it and only hard failures are returned."""
+    if ctx.judge:
+        return assess(sample, ctx).failure
     try:
         for name, check in ctx.checks:
             reason = check(sample, ctx)

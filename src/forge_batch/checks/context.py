@@ -84,6 +84,9 @@ class CheckContext:
 
     grounding: bool = True
     min_text_chars: int = 2
+    # A judge stage decides the rules' doubts (checks.assess); while it is off (the
+    # default, until that stage exists) a doubt rejects the sample like a failure.
+    judge: bool = False
     compiled: int = 0  # validators compiled so far (one per distinct schema)
     checks: tuple[tuple[str, Check], ...] = field(default=(), repr=False)
     _specs: dict[bytes, ToolSpec] = field(default_factory=dict, repr=False)
@@ -101,9 +104,11 @@ class CheckContext:
             self.checks = tuple(c for c in CHECKS if self.grounding or c[0] != "grounding")
 
     @classmethod
-    def build(cls, grounding: bool = True, min_text_chars: int = 2) -> CheckContext:
+    def build(
+        cls, grounding: bool = True, min_text_chars: int = 2, judge: bool = False
+    ) -> CheckContext:
         """The context for one run (settings from forge.toml's [checks])."""
-        return cls(grounding=grounding, min_text_chars=min_text_chars)
+        return cls(grounding=grounding, min_text_chars=min_text_chars, judge=judge)
 
     def spec(self, schema: Any) -> ToolSpec:
         """The compiled form of a tool schema; compiled only the first time it is seen."""

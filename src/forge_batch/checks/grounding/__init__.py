@@ -1,6 +1,18 @@
-"""Grounding: every argument value was said by the user or returned by an earlier tool.
+"""Grounding: every argument value comes from the user's words or an earlier tool result.
 
-A value nobody gave is a hallucination; defaults and consts need no evidence.
+Each value gets one of four outcomes:
+
+* grounded: the evidence (user turns, earlier tool results) contains it as written;
+* normalized: a known normalization links it to the evidence (normalizers.py: dates
+  to ISO, numbers in words/notation/units, places plus qualifiers, codes, enum labels
+  in other words, defaults stated in the description, maths as code, ...);
+* unsupported: neither;
+* suspect: made of the user's words but likely wrong (suspects.py: cut short of a
+  longer span, or swapped with a same-typed argument).
+
+Grounded and normalized pass. Unsupported and suspect are *doubts*: the judge stage
+decides them when it is on; with the judge off the first doubt rejects the sample
+(``check_grounding``), so nothing the rules cannot decide is kept silently.
 """
 
 from __future__ import annotations
@@ -11,17 +23,27 @@ from typing import Any
 import orjson
 
 from ...records import Sample
-from ..context import CheckContext, ToolSpec, message_text, short
-from ..subschema import child
-from .evidence import Evidence
+from ..context import Call, CheckContext, message_text, short
+from .evidence import Evidence, alnum
+from .normalizers import NORMALIZERS
+from .suspects import cut_short, reversed_ranges, swapped
+from .values import Leaf, leaves
+
+__all__ = ["check_grounding", "grounding_doubts", "outcome"]
 
 
 def check_grounding(sample: Sample, ctx: CheckContext) -> str | None:
-    """Every argument value was said by the user or returned by an earlier tool; a value
-    nobody gave is a hallucination (defaults exempt)."""
+    """The first grounding doubt (a value nobody gave, or one cut short or swapped), or
+    None when every argument value is grounded or normalized."""
+    return next(grounding_doubts(sample, ctx), None)
+
+
+def grounding_doubts(sample: Sample, ctx: CheckContext) -> Iterator[str]:
+    """One reason per doubtful argument value, in call order (lazily: the caller may
+    stop at the first)."""
     usable = ctx.view(sample).usable
     if not usable:
-        return None
+        return
     evidence, k = Evidence(), 0
     for turn, message in enumerate(sample.messages):
         if k == len(usable):
@@ -32,67 +54,83 @@ def check_grounding(sample: Sample, ctx: CheckContext) -> str | None:
             evidence.add(
                 content
                 if isinstance(content, str)
-                else message_text(content) or orjson.dumps(content).decode()
+                else message_text(content) or orjson.dumps(content).decode(),
+                role,
             )
         while k < len(usable) and usable[k][0].turn == turn:
             call, spec = usable[k]
             k += 1
-            for path, value in _leaves(call.args, spec):
-                if not evidence.has(value):
-                    return (
-                        f"{call.label()}: argument '{path}' = {short(repr(value), 80)} "
-                        "is not in the user turns or earlier tool results"
-                    )
+            yield from _call_doubts(call, list(leaves(call.args, spec)), evidence)
+
+
+def _call_doubts(call: Call, found: list[Leaf], evidence: Evidence) -> Iterator[str]:
+    strings = None
+    for leaf in found:
+        if leaf.exempt:
+            other = _other_label(leaf, evidence)
+            if other is not None:
+                yield (
+                    f"{call.label()}: argument '{leaf.path}' = {_show(leaf.value)}, "
+                    f"but the user asked for {other!r}"
+                )
+            continue
+        kind = outcome(leaf, evidence)
+        if kind is None:
+            yield (
+                f"{call.label()}: argument '{leaf.path}' = {_show(leaf.value)} "
+                "is not in the user turns or earlier tool results"
+            )
+        elif kind == "grounded" and isinstance(leaf.value, str):
+            if strings is None:
+                strings = {
+                    x.value.casefold() for x in found if isinstance(x.value, str) and x is not leaf
+                }
+            span = cut_short(leaf.value, evidence, strings - {leaf.value.casefold()})
+            if span is not None:
+                yield (
+                    f"{call.label()}: argument '{leaf.path}' = {_show(leaf.value)} "
+                    f"is cut short of {short(span, 80)!r}"
+                )
+    if len(found) > 1:
+        for leaf, word, other in swapped(found, evidence):
+            yield (
+                f"{call.label()}: argument '{leaf.path}' = {_show(leaf.value)} stands "
+                f"next to {word!r} (argument '{other.path}') in the user's words"
+            )
+        for low, high in reversed_ranges(found):
+            yield (
+                f"{call.label()}: argument '{low.path}' = {_show(low.value)} is after "
+                f"'{high.path}' = {_show(high.value)}"
+            )
+
+
+def outcome(leaf: Leaf, evidence: Evidence) -> str | None:
+    """ "grounded", the name of the normalization that links it, or None (unsupported)."""
+    if evidence.has(leaf.value):
+        return "grounded"
+    for name, normalizer in NORMALIZERS:
+        if normalizer(leaf, evidence):
+            return name
     return None
 
 
-def _exempt(value: Any, schema: dict[str, Any]) -> bool:
-    """Defaults need no evidence; nor do enum values of a parameter that has a default,
-    nor a const."""
-    if not schema:
-        return False
-    if "const" in schema or ("enum" in schema and "default" in schema):
-        return True
-    return "default" in schema and _same(value, schema["default"])
+def _other_label(leaf: Leaf, evidence: Evidence) -> str | None:
+    """For an enum value taken as the default: another label the user named instead."""
+    options = leaf.schema.get("enum")
+    if not isinstance(leaf.value, str) or not isinstance(options, list):
+        return None
+    said = evidence.get("alnum")
+    if _word_in(alnum(leaf.value), said):
+        return None
+    named = [
+        o for o in options if isinstance(o, str) and o != leaf.value and _word_in(alnum(o), said)
+    ]
+    return named[0] if len(named) == 1 else None
 
 
-def _leaves(args: dict[str, Any], spec: ToolSpec) -> Iterator[tuple[str, Any]]:
-    """(path, value) of argument leaves that need evidence (strings and numbers)."""
-    for key, value in args.items():
-        sub = spec.subs.get(key) or {}
-        if value is None or value is True or value is False or _exempt(value, sub):
-            continue
-        if isinstance(value, str | int | float):
-            yield key, value
-        else:
-            yield from _nested(value, sub, spec.schema, key)
+def _word_in(needle: str, hay: str) -> bool:
+    return bool(needle) and f" {needle} " in f" {hay} "
 
 
-def _nested(
-    value: Any,
-    schema: dict[str, Any],
-    root: dict[str, Any],
-    path: str,
-) -> Iterator[tuple[str, Any]]:
-    if isinstance(value, dict):
-        items: Any = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
-            yield path, value
-        return
-    for key, item in items:
-        sub = child(schema, root, key)
-        if item is None or isinstance(item, bool) or _exempt(item, sub):
-            continue
-        yield from _nested(item, sub, root, f"{path}/{key}")
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal as JSON values: True is not 1."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    return (
-        type(a) is type(b) or (isinstance(a, int | float) and isinstance(b, int | float))
-    ) and a == b
+def _show(value: Any) -> str:
+    return short(repr(value), 80)

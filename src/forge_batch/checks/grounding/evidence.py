@@ -1,153 +1,95 @@
-"""What the conversation has said so far, and the written forms a value may take in it:
-case, quotes and whitespace do not matter; numbers match in digits, with separators,
-suffixes (5k, 15%) and in words."""
+"""What the conversation has said so far: the user turns and earlier tool results.
+
+Read lazily: most values appear verbatim, so case folding, normalizing, number,
+date and word parsing are only paid for on a miss, once per sample and turn.
+"""
 
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
 from typing import Any
 
-_STRIP = re.compile("[\"'`\u201c\u201d\u2018\u2019\u00ab\u00bb\\\\]")
-_DIGITS = re.compile(r"\d[\d,]*(?:\.\d+)?")
-_GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
-_PLAIN_NUMBER = re.compile(r"^-?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)$")
-_SUFFIX = re.compile(r"%|\s?(k|m|bn|thousand|million|billion)\b")
-_SCALE = {
-    "%": Decimal("0.01"),
-    "k": Decimal(1000),
-    "thousand": Decimal(1000),
-    "m": Decimal(10**6),
-    "million": Decimal(10**6),
-    "bn": Decimal(10**9),
-    "billion": Decimal(10**9),
-}
-_UNITS = (
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
+from .dates import dates_in, times_in
+from .numbers import (
+    in_words,
+    norm,
+    number,
+    numbers_in,
+    si_numbers,
+    verbatim_number,
+    worked_numbers,
 )
-_TENS = ("thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_NUMBER_WORDS = {w: Decimal(i) for i, w in enumerate(_UNITS)}
-_NUMBER_WORDS.update({w: Decimal(10 * i) for i, w in enumerate(_TENS, 3)})
-_NUMBER_WORDS.update({"hundred": Decimal(100), "dozen": Decimal(12)})
-_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b")
+
+_NOT_ALNUM = re.compile(r"[^\w]+")
+_TOKEN = re.compile(r"[^\W_]+")
 
 
-def _norm(text: str) -> str:
-    """Case, quotes, backslashes and runs of whitespace do not matter."""
-    return " ".join(_STRIP.sub("", text.casefold()).split())
+def alnum(text: str) -> str:
+    """Only letters and digits matter: "St. Louis" = "st louis", "my_notes" = "my notes"."""
+    return " ".join(_NOT_ALNUM.sub(" ", text.casefold()).replace("_", " ").split())
 
 
-def numbers_in(text: str) -> set[Decimal]:
-    """Every number the text writes in digits: 1,000 / 3.0 / -5 / .5 / 5k / 15%."""
-    out: set[Decimal] = set()
-    for m in _DIGITS.finditer(text):
-        body, start = m.group().rstrip(","), m.start()
-        parts = (
-            [body.replace(",", "")]
-            if "," not in body or _GROUPED.match(body)
-            else [p for p in body.split(",") if p]
-        )
-        before = text[start - 1] if start else ""
-        for part in parts:
-            value = Decimal(part)
-            out.add(value)
-            if before and before in "-\u2212":  # "-5", or a hyphen as in 2024-01-05: both
-                out.add(-value)
-            if before == "." and "." not in part:
-                out.add(Decimal("0." + part))
-        suffix = _SUFFIX.match(text, m.end())
-        if suffix and len(parts) == 1:
-            out.add(Decimal(parts[0]) * _SCALE[suffix.group(1) or "%"])
-    return out
+def stem(word: str) -> str:
+    """A crude stem: enough for "disabled"/"disability" not, but "flights"/"flight" yes."""
+    for suffix in ("ies", "es", "s", "ing", "ed"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
 
 
-def _number(value: Any) -> Decimal | None:
-    if isinstance(value, str):
-        value = value.strip()
-        if not _PLAIN_NUMBER.match(value):
-            return None
-        value = value.replace(",", "")
-    try:
-        return Decimal(repr(value) if isinstance(value, float) else value)
-    except (InvalidOperation, ValueError, TypeError):
-        return None
-
-
-def _verbatim_number(text: str, digits: str) -> bool:
-    """``digits`` stands in ``text`` as a whole number (not inside 2024 or 3.05)."""
-    i = text.find(digits)
-    while i >= 0:
-        j = i + len(digits)
-        before = text[i - 1] if i else " "
-        after = text[j : j + 2]
-        if not (before.isdigit() or before in ".,") and not (
-            after[:1].isdigit() or (after[:1] in ".," and after[1:2].isdigit())
-        ):
-            return True
-        i = text.find(digits, i + 1)
-    return False
+def stems(text: str) -> set[str]:
+    return {stem(w) for w in _TOKEN.findall(text.casefold())}
 
 
 class Evidence:
-    """What the conversation has said so far (user turns, tool results), read lazily:
-    most values appear verbatim, so case folding, normalizing and number parsing are
-    only paid for on a miss."""
+    """The texts said so far; ``has`` is the verbatim test, ``get`` the parsed forms."""
 
-    __slots__ = ("_cache", "raw")
+    __slots__ = ("_cache", "raw", "user")
 
     def __init__(self) -> None:
         self.raw: list[str] = []
+        self.user: list[str] = []  # the user turns only (where argument names stand)
         self._cache: dict[str, Any] = {}
 
-    def add(self, text: str) -> None:
+    def add(self, text: str, role: str = "user") -> None:
         self.raw.append(text)
+        if role == "user":
+            self.user.append(text)
         self._cache.clear()
 
-    def _get(self, what: str) -> Any:
-        if what not in self._cache:
-            text = self._cache.get("text") or "\n".join(self.raw)
-            self._cache["text"] = text
-            if what == "low":
-                self._cache[what] = text.casefold()
-            elif what == "norm":
-                self._cache[what] = _norm(text)
-            elif what == "numbers":
-                self._cache[what] = numbers_in(self._get("low"))
-            elif what == "words":
-                self._cache[what] = {
-                    _NUMBER_WORDS[w] for w in _NUMBER_WORD.findall(self._get("low"))
-                }
-        return self._cache[what]
+    def get(self, what: str) -> Any:
+        """A parsed form of the evidence: text, low, norm, alnum, numbers, words, worked,
+        dates, times, stems, user (casefolded user text)."""
+        hit = self._cache.get(what)
+        if hit is None:
+            hit = self._cache[what] = _BUILD[what](self)
+        return hit
 
     def has(self, value: Any) -> bool:
+        """The value stands in the evidence as written (case, quotes and whitespace aside;
+        numbers in digits with separators and suffixes, or single number words)."""
         if isinstance(value, str):
-            if value in self._get("text") or value.casefold() in self._get("low"):
+            if value in self.get("text") or value.casefold() in self.get("low"):
                 return True
-            if _norm(value) in self._get("norm"):
+            if norm(value) in self.get("norm"):
                 return True
-        if isinstance(value, int | float) and _verbatim_number(self._get("text"), repr(value)):
+        if isinstance(value, int | float) and verbatim_number(self.get("text"), repr(value)):
             return True
-        number = _number(value)
-        return number is not None and (
-            number in self._get("numbers") or number in self._get("words")
-        )
+        n = number(value)
+        return n is not None and (n in self.get("numbers") or n in self.get("words"))
+
+
+_BUILD: dict[str, Callable[[Evidence], Any]] = {
+    "text": lambda e: "\n".join(e.raw),
+    "low": lambda e: e.get("text").casefold(),
+    "norm": lambda e: norm(e.get("text")),
+    "alnum": lambda e: alnum(e.get("text")),
+    "numbers": lambda e: numbers_in(e.get("low")),
+    "words": lambda e: in_words(e.get("low")),
+    "worked": lambda e: worked_numbers(e.get("low")) | si_numbers(e.get("text")),
+    "dates": lambda e: dates_in(e.get("low")),
+    "times": lambda e: times_in(e.get("low")),
+    "stems": lambda e: stems(e.get("text")),
+    "user": lambda e: "\n".join(e.user).casefold(),
+}
