@@ -24,9 +24,10 @@ import orjson
 
 from ...records import Sample
 from ..context import Call, CheckContext, message_text, short
-from .evidence import Evidence, alnum
-from .normalizers import NORMALIZERS
-from .suspects import cut_short, reversed_ranges, swapped
+from .evidence import Evidence
+from .normalizers import NORMALIZERS, other_label, target_unit
+from .numbers import number
+from .suspects import cut_in_results, cut_short, reversed_ranges, swapped, unit_mismatch
 from .values import Leaf, leaves
 
 __all__ = ["check_grounding", "grounding_doubts", "outcome"]
@@ -50,13 +51,7 @@ def grounding_doubts(sample: Sample, ctx: CheckContext) -> Iterator[str]:
             break
         role = message.get("role")
         if role == "user" or role == "tool":
-            content = message.get("content")
-            evidence.add(
-                content
-                if isinstance(content, str)
-                else message_text(content) or orjson.dumps(content).decode(),
-                role,
-            )
+            evidence.add(_said(message.get("content"), role), role)
         while k < len(usable) and usable[k][0].turn == turn:
             call, spec = usable[k]
             k += 1
@@ -67,7 +62,7 @@ def _call_doubts(call: Call, found: list[Leaf], evidence: Evidence) -> Iterator[
     strings = None
     for leaf in found:
         if leaf.exempt:
-            other = _other_label(leaf, evidence)
+            other = other_label(leaf, evidence)
             if other is not None:
                 yield (
                     f"{call.label()}: argument '{leaf.path}' = {_show(leaf.value)}, "
@@ -80,19 +75,30 @@ def _call_doubts(call: Call, found: list[Leaf], evidence: Evidence) -> Iterator[
                 f"{call.label()}: argument '{leaf.path}' = {_show(leaf.value)} "
                 "is not in the user turns or earlier tool results"
             )
+        elif kind == "grounded" and not isinstance(leaf.value, str):
+            if not evidence.get("spans"):
+                continue
+            n = number(leaf.value)
+            unit = target_unit(leaf) if n is not None else None
+            said = unit_mismatch(n, unit, evidence) if n is not None and unit else None
+            if said is not None:
+                yield (
+                    f"{call.label()}: argument '{leaf.path}' = {_show(leaf.value)} is in "
+                    f"{unit}s, but the user said {said}"
+                )
         elif kind == "grounded" and isinstance(leaf.value, str):
             if strings is None:
-                strings = {
-                    x.value.casefold() for x in found if isinstance(x.value, str) and x is not leaf
-                }
+                strings = {x.value.casefold() for x in found if isinstance(x.value, str)}
             span = cut_short(leaf.value, evidence, strings - {leaf.value.casefold()})
+            if span is None and "name" in leaf.key.casefold():
+                span = cut_in_results(leaf.value, evidence)
             if span is not None:
                 yield (
                     f"{call.label()}: argument '{leaf.path}' = {_show(leaf.value)} "
                     f"is cut short of {short(span, 80)!r}"
                 )
     if len(found) > 1:
-        for leaf, word, other in swapped(found, evidence):
+        for leaf, word, other in swapped(found, evidence, call.name or ""):
             yield (
                 f"{call.label()}: argument '{leaf.path}' = {_show(leaf.value)} stands "
                 f"next to {word!r} (argument '{other.path}') in the user's words"
@@ -114,22 +120,17 @@ def outcome(leaf: Leaf, evidence: Evidence) -> str | None:
     return None
 
 
-def _other_label(leaf: Leaf, evidence: Evidence) -> str | None:
-    """For an enum value taken as the default: another label the user named instead."""
-    options = leaf.schema.get("enum")
-    if not isinstance(leaf.value, str) or not isinstance(options, list):
-        return None
-    said = evidence.get("alnum")
-    if _word_in(alnum(leaf.value), said):
-        return None
-    named = [
-        o for o in options if isinstance(o, str) and o != leaf.value and _word_in(alnum(o), said)
-    ]
-    return named[0] if len(named) == 1 else None
-
-
-def _word_in(needle: str, hay: str) -> bool:
-    return bool(needle) and f" {needle} " in f" {hay} "
+def _said(content: Any, role: str) -> str:
+    """A turn's text as evidence; a tool result's JSON with its \\u escapes undone, so
+    "Tom\\u00e1s" is "Tomás" as the arguments write it."""
+    if not isinstance(content, str):
+        return message_text(content) or orjson.dumps(content).decode()
+    if role == "tool" and "\\u" in content:
+        try:
+            return orjson.dumps(orjson.loads(content)).decode()
+        except orjson.JSONDecodeError:
+            return content
+    return content
 
 
 def _show(value: Any) -> str:

@@ -17,12 +17,15 @@ from .numbers import (
     number,
     numbers_in,
     si_numbers,
+    time_spans,
     verbatim_number,
     worked_numbers,
 )
 
 _NOT_ALNUM = re.compile(r"[^\w]+")
 _TOKEN = re.compile(r"[^\W_]+")
+# words, numbers and clause ends of the user's text (where argument names stand)
+USER_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+|[,;.!?\n]")
 
 
 def alnum(text: str) -> str:
@@ -45,22 +48,25 @@ def stems(text: str) -> set[str]:
 class Evidence:
     """The texts said so far; ``has`` is the verbatim test, ``get`` the parsed forms."""
 
-    __slots__ = ("_cache", "raw", "user")
+    __slots__ = ("_cache", "raw", "tools", "user")
 
     def __init__(self) -> None:
         self.raw: list[str] = []
         self.user: list[str] = []  # the user turns only (where argument names stand)
+        self.tools: list[str] = []  # the tool results only
         self._cache: dict[str, Any] = {}
 
     def add(self, text: str, role: str = "user") -> None:
         self.raw.append(text)
         if role == "user":
             self.user.append(text)
+        else:
+            self.tools.append(text)
         self._cache.clear()
 
     def get(self, what: str) -> Any:
         """A parsed form of the evidence: text, low, norm, alnum, numbers, words, worked,
-        dates, times, stems, user (casefolded user text)."""
+        dates, times, spans (time spans), stems, user (casefolded user text)."""
         hit = self._cache.get(what)
         if hit is None:
             hit = self._cache[what] = _BUILD[what](self)
@@ -90,6 +96,10 @@ _BUILD: dict[str, Callable[[Evidence], Any]] = {
     "worked": lambda e: worked_numbers(e.get("low")) | si_numbers(e.get("text")),
     "dates": lambda e: dates_in(e.get("low")),
     "times": lambda e: times_in(e.get("low")),
+    "spans": lambda e: time_spans(e.get("low")),
     "stems": lambda e: stems(e.get("text")),
     "user": lambda e: "\n".join(e.user).casefold(),
+    "utokens": lambda e: [
+        (m.start(), m.end(), m.group()) for m in USER_TOKEN.finditer(e.get("user"))
+    ],
 }

@@ -8,17 +8,19 @@ state, a wrong currency code are all *unsupported*).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from decimal import Decimal
 
 from .dates import as_date_time, said_date, times_in
 from .evidence import Evidence, alnum, stem
-from .numbers import close, number, numbers_in
-from .tables import ALIASES, CITIES, QUALIFIERS, STATES
+from .numbers import SECONDS, close, number, numbers_in, unit_of
+from .tables import ALIASES, CITIES, ENUM_SYNONYMS, QUALIFIERS, STATES
 from .values import Leaf
 
 Normalizer = Callable[[Leaf, Evidence], bool]
+_SYNONYMS = {stem(k): frozenset(stem(w) for w in v) for k, v in ENUM_SYNONYMS.items()}
 
 _TIME_ONLY = re.compile(r"^\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?$", re.IGNORECASE)
 _MATH_CHARS = re.compile(r"[\^*/+=()]|\*\*|\d[a-z]")
@@ -69,12 +71,21 @@ def date_time(leaf: Leaf, ev: Evidence) -> bool:
     if parsed is None:
         if not _TIME_ONLY.match(value.strip()):
             return False
-        wanted = times_in(value.casefold())
-        return bool(wanted) and wanted <= ev.get("times")
+        return _clock(value) in ev.get("times")
     dates, clock = parsed
     if not said_date(dates, ev.get("dates")):
         return False
     return clock is None or clock in ev.get("times") or (clock == (0, 0) and not ev.get("times"))
+
+
+def _clock(value: str) -> tuple[int, int] | None:
+    """The (hour, minute) a time value writes: "15:30", "09:00:00", "3:30 PM"."""
+    low = value.strip().casefold()
+    if "m" in low:  # am / pm
+        said = times_in(low)
+        return min(said) if len(said) == 1 else None
+    hour, minute = low.split(":")[:2]
+    return int(hour), int(minute)
 
 
 def worked_number(leaf: Leaf, ev: Evidence) -> bool:
@@ -86,6 +97,33 @@ def worked_number(leaf: Leaf, ev: Evidence) -> bool:
     if n in worked:
         return True
     return close(n, worked | ev.get("numbers"))
+
+
+def target_unit(leaf: Leaf) -> str | None:
+    """The time unit an argument is in, from its name or description ("seconds",
+    "timeout_minutes", "duration in hours"), or None."""
+    description = leaf.schema.get("description")
+    return _unit_of_argument(leaf.key, description if isinstance(description, str) else "")
+
+
+@functools.lru_cache(maxsize=4096)
+def _unit_of_argument(key: str, description: str) -> str | None:
+    words = alnum(_CAMEL.sub(" ", key)).split() + alnum(description).split()
+    for word in words:
+        unit = unit_of(word)
+        if unit is not None:
+            return unit
+    return None
+
+
+def time_span(leaf: Leaf, ev: Evidence) -> bool:
+    """A time span the user gave in another unit, in the argument's unit ("2 hours" ->
+    7200 for ``seconds``)."""
+    n = number(leaf.value)
+    unit = target_unit(leaf) if n is not None else None
+    if n is None or unit is None:
+        return False
+    return any(amount * SECONDS[said] == n * SECONDS[unit] for amount, said in ev.get("spans"))
 
 
 def code(leaf: Leaf, ev: Evidence) -> bool:
@@ -158,7 +196,11 @@ def _label_score(label: str, said: set[str]) -> int:
     words = [w for w in _words(label) if w not in _STOP]
     hits = 0
     for word in words:
-        if word in said or (len(word) >= 3 and any(s.startswith(word) for s in said)):
+        if (
+            word in said
+            or (len(word) >= 3 and any(s.startswith(word) for s in said))
+            or not said.isdisjoint(_SYNONYMS.get(word, ()))
+        ):
             hits += 1
     return hits
 
@@ -167,14 +209,29 @@ def _words(text: str) -> list[str]:
     return [stem(w) for w in alnum(_CAMEL.sub(" ", text)).split()]
 
 
+def other_label(leaf: Leaf, ev: Evidence) -> str | None:
+    """For an enum value: another label the user's words name (and not this one)."""
+    options = leaf.schema.get("enum")
+    if not isinstance(leaf.value, str) or not isinstance(options, list):
+        return None
+    said = ev.get("stems")
+    score = {o: _label_score(o, said) for o in options if isinstance(o, str)}
+    if score.get(leaf.value, 0):
+        return None
+    named = [o for o, s in score.items() if s]
+    return named[0] if len(named) == 1 else None
+
+
 def default_in_description(leaf: Leaf, ev: Evidence) -> bool:
-    """The description states the default ("travel mode, default 'transit'")."""
+    """The description states the default ("travel mode, default 'transit'"), and the
+    user did not name another option instead."""
     description = leaf.schema.get("description")
     if not isinstance(description, str) or "default" not in description.casefold():
         return False
     low = description.casefold()
     if isinstance(leaf.value, str):
-        return bool(leaf.value) and _bounded_in(leaf.value.casefold(), low)
+        found = bool(leaf.value) and _bounded_in(leaf.value.casefold(), low)
+        return found and other_label(leaf, ev) is None
     n = number(leaf.value)
     return n is not None and n in numbers_in(low)
 
@@ -184,6 +241,12 @@ _ZERO = re.compile(
 )
 _ZERO_OF = re.compile(r"\b(?:no|without|zero|free)\s+(?:\w+\s+)?(\w+)")
 _ONE_OF = re.compile(r"\b(?:a|an|one|single|once|each|per|a single)\s+(?:\w+\s+)?(\w+)")
+
+
+_ALONE = re.compile(r"\b(?:just me|only me|myself|alone|solo|just one person|for one)\b")
+_PEOPLE = frozenset(
+    {"passenger", "guest", "people", "person", "traveler", "traveller", "adult", "seat", "ticket"}
+)
 
 
 def implied_zero_one(leaf: Leaf, ev: Evidence) -> bool:
@@ -200,6 +263,8 @@ def implied_zero_one(leaf: Leaf, ev: Evidence) -> bool:
         if _ZERO.search(low) and about & {"velocity", "speed", "initial", "start", "count"}:
             return True
         return any(stem(m.group(1)) in about for m in _ZERO_OF.finditer(low))
+    if about & _PEOPLE and _ALONE.search(low):
+        return True
     return any(stem(m.group(1)) in about for m in _ONE_OF.finditer(low))
 
 
@@ -241,9 +306,10 @@ def _whole_path(folder: str, text: str) -> bool:
 def user_words(leaf: Leaf, ev: Evidence) -> bool:
     """A phrase made of the user's words in another order or form ("Italian restaurants
     Paris" for "Italian restaurants in Paris"): every content word was said."""
-    if not isinstance(leaf.value, str):
+    value = leaf.value
+    if not isinstance(value, str) or " " not in value.strip() or any(c in value for c in "/\\@"):
         return False
-    words = [w for w in _words(leaf.value) if w not in _STOP]
+    words = [w for w in _words(value) if w not in _STOP]
     return len(words) >= 2 and set(words) <= ev.get("stems")
 
 
@@ -269,6 +335,7 @@ NORMALIZERS: tuple[tuple[str, Normalizer], ...] = (
     ("punctuation", punctuation),
     ("date/time", date_time),
     ("number", worked_number),
+    ("time span", time_span),
     ("code", code),
     ("place", place),
     ("enum label", enum_words),

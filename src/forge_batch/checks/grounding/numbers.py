@@ -120,6 +120,13 @@ _ORDINALS = {
     "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "twelfth": 12, "twentieth": 20,
 }  # fmt: skip
 _SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+_PHRASES = (
+    ("and a half", "and half"),
+    ("half a dozen", "six"),
+    ("a single", "one"),
+    ("a couple of", "two"),
+    ("a pair of", "two"),
+)
 _FRACTIONS = {"half": Decimal("0.5"), "quarter": Decimal("0.25")}
 _WORD = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
 _SCI = re.compile(
@@ -139,13 +146,7 @@ _SI_WORDS = {
     "mega": Decimal(10**6), "giga": Decimal(10**9),
 }  # fmt: skip
 _SI_WORD = re.compile(r"(-?\d+(?:\.\d+)?)\s?(pico|nano|micro|milli|centi|kilo|mega|giga)[a-z]+")
-# a time span -> the same span in smaller units a parameter may ask for
-_TIME_UNITS = {
-    "week": (7, 168, 10080), "day": (24, 1440, 86400), "hour": (60, 3600),
-    "minute": (60,), "year": (12, 52, 365), "month": (30,),
-}  # fmt: skip
-_TIME = re.compile(r"(\d+(?:\.\d+)?)\s?(week|day|hour|hr|minute|min|year|month)s?\b")
-_PI = re.compile(r"(\d+(?:\.\d+)?)?\s*\*?\s*(?:pi|π)\b")
+_PI = re.compile(r"(\d+(?:\.\d+)?)?\s*\*?\s*(?:pi|π)(?:\s*/\s*(\d+))?(?![a-z])")
 _PER_YEAR = {"annually": 1, "yearly": 1, "semiannually": 2, "semi-annually": 2, "quarterly": 4,
              "monthly": 12, "biweekly": 26, "weekly": 52, "daily": 365}  # fmt: skip
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s?(?:percent|per cent|pct)\b")
@@ -160,12 +161,9 @@ def worked_numbers(low: str) -> set[Decimal]:
             out.add(Decimal(m.group(1)) * Decimal(10) ** int(exp))
     for m in _SI_WORD.finditer(low):
         out.add(Decimal(m.group(1)) * _SI_WORDS[m.group(2)])
-    for m in _TIME.finditer(low):
-        unit = {"hr": "hour", "min": "minute"}.get(m.group(2), m.group(2))
-        for factor in _TIME_UNITS[unit]:
-            out.add(Decimal(m.group(1)) * factor)
     for m in _PI.finditer(low):
-        out.add(Decimal(repr((float(m.group(1)) if m.group(1) else 1.0) * math.pi)))
+        k = float(m.group(1)) if m.group(1) else 1.0
+        out.add(Decimal(repr(k * math.pi / (int(m.group(2)) if m.group(2) else 1))))
     for word, per_year in _PER_YEAR.items():
         if word in low:
             out.add(Decimal(per_year))
@@ -184,7 +182,9 @@ def in_words(low: str) -> set[Decimal]:
     "three thousand", "one and a half", ordinals ("the third")."""
     out: set[Decimal] = set()
     total, current, seen, last = Decimal(0), Decimal(0), False, ""
-    tokens = _WORD.findall(low.replace("-", " ").replace("and a half", "and half"))
+    for phrase, said in _PHRASES:
+        low = low.replace(phrase, said)
+    tokens = _WORD.findall(low.replace("-", " "))
     for i, word in enumerate([*tokens, ""]):
         value = NUMBER_WORDS.get(word)
         if value is not None and word not in ("hundred", "dozen"):
@@ -220,3 +220,47 @@ def close(value: Decimal, candidates: set[Decimal]) -> bool:
 
 def _numeric(word: str) -> bool:
     return word in NUMBER_WORDS or word in _FRACTIONS
+
+
+# -- time spans -------------------------------------------------------------------------
+
+SECONDS = {
+    "second": 1, "sec": 1, "minute": 60, "min": 60, "hour": 3600, "hr": 3600,
+    "day": 86400, "week": 604800, "month": 2592000, "year": 31536000,
+}  # fmt: skip
+_UNIT_WORD = re.compile(r"\b(" + "|".join(SECONDS) + r")s?\b")
+_AMOUNT_WORD = re.compile(r"(?:\d+(?:\.\d+)?|[a-z]+)$")
+
+
+def unit_of(word: str) -> str | None:
+    """The time unit a word names ("seconds" -> "second", "hrs" -> "hour"), or None."""
+    word = word.casefold()
+    for w in (word, word[:-1] if word.endswith("s") else word):
+        if w in SECONDS:
+            return {"sec": "second", "min": "minute", "hr": "hour"}.get(w, w)
+    return None
+
+
+def time_spans(low: str) -> list[tuple[Decimal, str]]:
+    """(amount, unit) of every time span the casefolded text writes: "2 hours",
+    "ninety seconds", "1.5 hrs", "a day", "half an hour"."""
+    out = []
+    for m in _UNIT_WORD.finditer(low):
+        unit = unit_of(m.group(1))
+        before = low[max(0, m.start() - 40) : m.start()].split()
+        words: list[str] = []
+        while before and (
+            before[-1] in ("a", "an", "and", "half")
+            or before[-1] in NUMBER_WORDS
+            or (_AMOUNT_WORD.fullmatch(before[-1]) and before[-1][0].isdigit())
+        ):
+            words.insert(0, before.pop())
+        if not words or unit is None:
+            continue
+        if words[-1][0].isdigit():
+            out.append((Decimal(words[-1]), unit))
+            continue
+        said = " ".join(words)
+        amounts = in_words(said) or ({Decimal(1)} if words[-1] in ("a", "an") else set())
+        out.extend((amount, unit) for amount in amounts)
+    return out

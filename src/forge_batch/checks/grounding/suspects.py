@@ -10,12 +10,16 @@ end). What a rule cannot tell is left to the judge.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from collections.abc import Iterator
 from decimal import Decimal
 
-from .evidence import Evidence, alnum, stem
-from .numbers import number
+import orjson
+
+from .evidence import USER_TOKEN, Evidence, alnum, stem
+from .numbers import NUMBER_WORDS, SECONDS, number
 from .tables import ALIASES, CITIES
 from .values import Leaf
 
@@ -49,6 +53,13 @@ _NOT_NAMES = frozenset(
     ]
 )
 _PLACES = tuple(sorted({*CITIES, *(n for names in ALIASES.values() for n in names)}, key=len))
+# word-prefixes of multi-word places ("new", "new york" of "new york city")
+_PLACE_PREFIXES = frozenset(
+    " ".join(words[:k])
+    for name in _PLACES
+    for words in [name.split()]
+    for k in range(1, len(words))
+)
 
 
 def cut_short(value: str, ev: Evidence, others: set[str]) -> str | None:
@@ -91,6 +102,8 @@ def _longer(text: str, low: str, i: int, j: int, others: set[str]) -> str | None
             nxt = m.group(1).split()[0].casefold()
             if nxt not in _NOT_NAMES and not any(o.startswith(nxt) for o in others):
                 return text[i : m.end()]
+    if low[i:j] not in _PLACE_PREFIXES:
+        return None
     for name in _PLACES:
         if (
             len(name) > j - i
@@ -127,7 +140,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "new": ("as",),
 }
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+|[,;.!?\n]")
+_TOKEN = USER_TOKEN
 _CLAUSE = frozenset(",;.!?\n")
 _GENERIC = frozenset(
     [
@@ -154,75 +167,120 @@ _GENERIC = frozenset(
 _WINDOW = 4  # words looked back from a value for the name of its argument
 
 
-def _key_words(key: str) -> set[str]:
-    words = {stem(w) for w in alnum(_CAMEL.sub(" ", key)).split()} - _GENERIC
-    return words | {s for w in words for s in _SYNONYMS.get(w, ())}
+@functools.lru_cache(maxsize=4096)
+def _key_words(key: str) -> frozenset[str]:
+    words = {stem(w) for w in alnum(_CAMEL.sub(" ", key)).split()}
+    words = {w for w in words if w in _SYNONYMS or w not in _GENERIC}
+    return frozenset(words | {s for w in words for s in _SYNONYMS.get(w, ())})
 
 
-def swapped(leaves: list[Leaf], ev: Evidence) -> Iterator[tuple[Leaf, str, Leaf]]:
+# Labels that stand before their value only ("from Boston", never "Boston from").
+_BEFORE_ONLY = frozenset({"from", "to", "into", "since", "until", "till", "through", "as"})
+
+
+def swapped(leaves: list[Leaf], ev: Evidence, tool: str) -> Iterator[tuple[Leaf, str, Leaf]]:
     """(leaf, the word next to it, the argument that word names) for values that stand
-    next to another same-typed argument's name in the user's words."""
+    next to another same-typed argument's name in the user's words. Words of the tool's
+    name or of the enclosing argument ("delete_relations", "relations/0/from") name the
+    whole call, not one argument."""
     groups: dict[tuple[str, bool], list[Leaf]] = {}
     for leaf in leaves:
         if not leaf.exempt and leaf.key:
             groups.setdefault((leaf.parent, isinstance(leaf.value, str)), []).append(leaf)
-    user = None
     for group in groups.values():
-        if len({leaf.key for leaf in group}) < 2:
+        keys = tuple(dict.fromkeys(leaf.key for leaf in group))
+        if len(keys) < 2:
             continue
-        words = {leaf.key: _key_words(leaf.key) for leaf in group}
-        labels: dict[str, str] = {}  # word -> the only key it names
-        for key, ws in words.items():
-            for w in ws:
-                labels[w] = key if labels.get(w, key) == key else ""
-        labels = {w: k for w, k in labels.items() if k}
-        if not labels:
-            continue
-        if user is None:
-            user = ev.get("user")
-            tokens = [(m.start(), m.group()) for m in _TOKEN.finditer(user)]
+        parent = tuple(p for p in group[0].parent.split("/") if not p.isdigit())
+        labels = _labels(tool, parent, keys)
+        user = ev.get("user")
+        if not any(w in user for w in labels):  # a stem is a prefix of its words
+            continue  # no argument's name is in the user's words: nothing to go by
+        tokens = ev.get("utokens")
+        forms = [_forms(leaf.value) for leaf in group]
+        words = [{w for f in fs for w in _TOKEN.findall(f) if w not in _CLAUSE} for fs in forms]
         by_key = {leaf.key: leaf for leaf in group}
-        for leaf in group:
-            owner = _nearest_label(_forms(leaf.value), user, tokens, labels)
-            if owner and owner != leaf.key and owner in by_key:
-                yield leaf, next(w for w, k in labels.items() if k == owner), by_key[owner]
+        for n, leaf in enumerate(group):
+            others = set().union(*(w for m, w in enumerate(words) if group[m].key != leaf.key))
+            found = _owner(forms[n], user, tokens, labels, others)
+            if found and found[0] != leaf.key and found[0] in by_key:
+                yield leaf, found[1], by_key[found[0]]
+
+
+@functools.lru_cache(maxsize=4096)
+def _labels(tool: str, parent: tuple[str, ...], keys: tuple[str, ...]) -> dict[str, str]:
+    """word -> the one key of ``keys`` it names (words naming two keys name none)."""
+    shared = _key_words(tool).union(*(_key_words(p) for p in parent))
+    labels: dict[str, str] = {}
+    for key in keys:
+        for w in _key_words(key) - shared:
+            labels[w] = key if labels.get(w, key) == key else ""
+    return {w: k for w, k in labels.items() if k}
 
 
 def _forms(value: str | int | float) -> list[str]:
     if isinstance(value, str):
         low = value.casefold().strip()
-        return [low, *ALIASES.get(low, ())] if low else []
+        head = low.split(",", 1)[0].strip()  # "dallas" of "Dallas, TX"
+        return [low, *ALIASES.get(low, ()), *([head] if head and head != low else [])]
     if isinstance(value, float) and value.is_integer():
         return [repr(value), str(int(value))]
     return [repr(value)]
 
 
-def _nearest_label(
-    forms: list[str], user: str, tokens: list[tuple[int, str]], labels: dict[str, str]
-) -> str | None:
-    """The key every whole-word occurrence of the value is labelled with (the nearest
-    argument word before it, within its clause), or None if any is unlabelled or they
-    disagree."""
-    owners = set()
+Token = tuple[int, int, str]
+
+
+def _owner(
+    forms: list[str], user: str, tokens: list[Token], labels: dict[str, str], others: set[str]
+) -> tuple[str, str] | None:
+    """(key, word) every whole-word occurrence of the value is labelled with, or None if
+    one is unlabelled or they disagree."""
+    found: set[tuple[str, str] | None] = set()
     for form in forms:
         i = user.find(form)
         while i >= 0:
             j = i + len(form)
             if (i == 0 or not user[i - 1].isalnum()) and (j >= len(user) or not user[j].isalnum()):
-                owners.add(_label_before(i, tokens, labels))
+                found.add(_label_at(i, j, tokens, labels, others))
             i = user.find(form, i + 1)
-    return owners.pop() if len(owners) == 1 else None
+    if len({f[0] if f else None for f in found}) != 1:
+        return None
+    return found.pop()
 
 
-def _label_before(pos: int, tokens: list[tuple[int, str]], labels: dict[str, str]) -> str | None:
-    k = next((n for n, (start, _) in enumerate(tokens) if start >= pos), len(tokens))
-    for _start, word in reversed(tokens[max(0, k - _WINDOW) : k]):
-        if word in _CLAUSE:
-            return None
+def _label_at(
+    i: int, j: int, tokens: list[Token], labels: dict[str, str], others: set[str]
+) -> tuple[str, str] | None:
+    """The argument named next to the value at ``[i, j)``: the nearest label before it in
+    its clause ("base of 10"), else a noun label right after it ("10 meters in length").
+    Another value of the group, a number or the clause's end stops the search."""
+    k = bisect.bisect_left(tokens, (i,))
+    for p in range(k - 1, max(-1, k - 1 - _WINDOW), -1):
+        word = tokens[p][2]
+        if word in _CLAUSE or word in others:
+            break
         owner = labels.get(stem(word))
         if owner:
-            return owner
+            if word not in _BEFORE_ONLY and any(_numeric(t[2]) for t in tokens[max(0, p - 3) : p]):
+                break  # "a 200,000 dollar loan at 5%": "loan" names the number before it
+            return owner, word
+    end = bisect.bisect_left(tokens, (j,))
+    for q in range(end, min(end + 3, len(tokens))):
+        word = tokens[q][2]
+        if word in _CLAUSE or word in others or _numeric(word):
+            break
+        owner = labels.get(stem(word))
+        if owner and word not in _BEFORE_ONLY:
+            after = [t[2] for t in tokens[q + 1 : q + 3]]
+            if any(w in others or _numeric(w) for w in after):
+                break  # "bob@x.com with the subject 'Q3'": "subject" names what follows it
+            return owner, word
     return None
+
+
+def _numeric(word: str) -> bool:
+    return word[:1].isdigit() or word in NUMBER_WORDS
 
 
 # -- ranges in the wrong order -----------------------------------------------------------
@@ -250,18 +308,27 @@ def reversed_ranges(leaves: list[Leaf]) -> Iterator[tuple[Leaf, Leaf]]:
     by_parent: dict[str, dict[str, Leaf]] = {}
     for leaf in leaves:
         if leaf.key and not leaf.exempt:
-            by_parent.setdefault(leaf.parent, {})[alnum(_CAMEL.sub(" ", leaf.key))] = leaf
+            by_parent.setdefault(leaf.parent, {})[leaf.key] = leaf
     for keys in by_parent.values():
         if len(keys) < 2:
             continue
-        for name, leaf in keys.items():
-            for lo, hi in _PAIRS:
-                padded = f" {name} "
-                if f" {lo} " not in padded:
-                    continue
-                other = keys.get(padded.replace(f" {lo} ", f" {hi} ", 1).strip())
-                if other is not None and _after(leaf.value, other.value):
-                    yield leaf, other
+        for lo, hi in _range_pairs(tuple(keys)):
+            if _after(keys[lo].value, keys[hi].value):
+                yield keys[lo], keys[hi]
+
+
+@functools.lru_cache(maxsize=4096)
+def _range_pairs(keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(low key, high key) pairs among ``keys``: min_x/max_x, start_date/end_date, ..."""
+    names = {f" {alnum(_CAMEL.sub(' ', key))} ": key for key in keys}
+    out = []
+    for padded, key in names.items():
+        for lo, hi in _PAIRS:
+            if f" {lo} " in padded:
+                other = names.get(padded.replace(f" {lo} ", f" {hi} ", 1))
+                if other is not None:
+                    out.append((key, other))
+    return tuple(out)
 
 
 def _after(a: str | int | float, b: str | int | float) -> bool:
@@ -271,3 +338,36 @@ def _after(a: str | int | float, b: str | int | float) -> bool:
         return bool(_CLOCK.match(a) and _CLOCK.match(b)) and a.zfill(5) > b.zfill(5)
     x, y = number(a), number(b)
     return isinstance(x, Decimal) and isinstance(y, Decimal) and x > y
+
+
+# -- a number said in one time unit, passed in another -----------------------------------
+
+
+def unit_mismatch(n: Decimal, unit: str, ev: Evidence) -> str | None:
+    """What the user said when ``n`` (for an argument in ``unit``) was said only as a
+    span in another unit ("45 minutes" for ``seconds`` = 45); else None."""
+    spans = ev.get("spans")
+    if any(amount * SECONDS[said] == n * SECONDS[unit] for amount, said in spans):
+        return None
+    for amount, said in spans:
+        if amount == n and said != unit:
+            return f"{amount} {said}s"
+    return None
+
+
+def cut_in_results(value: str, ev: Evidence) -> str | None:
+    """A name cut short of a longer name an earlier tool result returned ("Dana" when
+    the result names "Dana Whitfield"), when no result has the name as given."""
+    results = ev.tools
+    if not results or not value.strip():
+        return None
+    quoted, prefix = orjson.dumps(value).decode(), orjson.dumps(value + " ").decode()[:-1]
+    longer = None
+    for text in results:
+        if quoted in text:
+            return None
+        i = text.find(prefix)
+        if i >= 0 and longer is None:
+            end = text.find('"', i + len(prefix))
+            longer = text[i + 1 : end] if end > 0 else None
+    return longer

@@ -228,3 +228,19 @@ QUALIFIERS: frozenset[str] = frozenset(
     | {n for name, (code, other) in COUNTRIES.items() for n in (name, code, *other)}
     | {"on", "bc", "qc"}
 )
+
+# Words people use for common enum labels: label word (stemmed) -> words that name it.
+ENUM_SYNONYMS: dict[str, frozenset[str]] = {
+    "bicycling": frozenset({"bike", "bicycle", "cycle", "cycling", "biking"}),
+    "cycling": frozenset({"bike", "bicycle", "biking"}),
+    "walking": frozenset({"foot", "walk"}),
+    "walk": frozenset({"foot"}),
+    "driving": frozenset({"car", "drive"}),
+    "drive": frozenset({"car"}),
+    "transit": frozenset({"bus", "train", "subway", "metro", "tram"}),
+    "pet": frozenset({"dog", "cat"}),
+    "disabled": frozenset({"wheelchair", "disability", "accessible"}),
+    "outdoor": frozenset({"outside", "outdoors", "terrace", "patio"}),
+    "asc": frozenset({"ascending", "oldest", "lowest", "cheapest"}),
+    "desc": frozenset({"descending", "newest", "highest", "latest"}),
+}
