@@ -17,6 +17,7 @@ the least any set of checks that reads the arguments must pay.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -92,10 +93,8 @@ def measure(path: Path, src: Path) -> dict[str, Any]:
                     for call in m.get("tool_calls") or ():
                         raw = call.get("function", {}).get("arguments")
                         if isinstance(raw, str):
-                            try:
+                            with contextlib.suppress(orjson.JSONDecodeError):
                                 orjson.loads(raw)
-                            except orjson.JSONDecodeError:
-                                pass
             best = min(best, time.process_time() - t)
         return best
 

@@ -307,10 +307,8 @@ class Corpus:
         for user, calls, results, answer in turns:
             messages.append({"role": "user", "content": user})
             if calls:
-                ids = []
-                for name, args in calls:
-                    k += 1
-                    ids.append(f"call_{k}")
+                ids = [f"call_{k + n}" for n in range(1, len(calls) + 1)]
+                k += len(calls)
                 messages.append(
                     {
                         "role": "assistant",
@@ -368,9 +366,20 @@ class Corpus:
             )
 
 
-MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 ORD = {1: "st", 2: "nd", 3: "rd", 21: "st", 22: "nd", 23: "rd", 31: "st"}
 
 
@@ -388,7 +397,21 @@ def written_date(rng: random.Random, y: int, m: int, d: int) -> str:
     return rng.choice(forms)
 
 
-_WORDS = "zero one two three four five six seven eight nine ten eleven twelve".split()
+_WORDS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+]
 
 
 def unsaid(text: str, n: int) -> int:
@@ -584,10 +607,7 @@ def flights(c: Corpus, rng: random.Random) -> None:
             f"Round trip {ca} to {cb}, leaving {written_date(rng, y, m, d)} and coming back "
             f"{MONTHS[m - 1]} {back}, {y}."
         )
-        if i % 2:
-            args = {"origin": ca, "destination": cb}
-        else:
-            args = {"origin": na, "destination": nb}
+        args = {"origin": ca, "destination": cb} if i % 2 else {"origin": na, "destination": nb}
         args |= {"departure_date": iso(y, m, d), "return_date": iso(y, m, back)}
         wrong = [
             ("swapped", {"departure_date": iso(y, m, back), "return_date": iso(y, m, d)}),
@@ -643,7 +663,7 @@ def finance(c: Corpus, rng: random.Random) -> None:
             f"{name} is trading higher today.",
             [("wrong_normalization", {"ticker": other})],
         )
-    for i in range(12):
+    for _ in range(12):
         (wa, ca), (wb, cb) = rng.sample(CURRENCIES, 2)
         while wa in wb or wb in wa:  # "dollars" into "Canadian dollars": nobody says that
             (wa, ca), (wb, cb) = rng.sample(CURRENCIES, 2)
@@ -975,7 +995,7 @@ def maps(c: Corpus, rng: random.Random) -> None:
 
 def hotels(c: Corpus, rng: random.Random) -> None:
     for i in range(10):
-        city, country = WORLD[i]
+        city = WORLD[i][0]
         y, m, d = 2025, rng.randint(1, 12), rng.randint(1, 20)
         nights = rng.randint(2, 7)
         guests = rng.randint(1, 4)

@@ -194,7 +194,7 @@ def swapped(leaves: list[Leaf], ev: Evidence, tool: str) -> Iterator[tuple[Leaf,
         parent = tuple(p for p in group[0].parent.split("/") if not p.isdigit())
         labels = _labels(tool, parent, keys)
         user = ev.get("user")
-        if not any(w in user for w in labels):  # a stem is a prefix of its words
+        if not any(w in user and _word_start(w, user) for w in labels):
             continue  # no argument's name is in the user's words: nothing to go by
         tokens = ev.get("utokens")
         forms = [_forms(leaf.value) for leaf in group]
@@ -216,6 +216,16 @@ def _labels(tool: str, parent: tuple[str, ...], keys: tuple[str, ...]) -> dict[s
         for w in _key_words(key) - shared:
             labels[w] = key if labels.get(w, key) == key else ""
     return {w: k for w, k in labels.items() if k}
+
+
+def _word_start(stem_: str, text: str) -> bool:
+    """``stem_`` starts a word of ``text`` (a stem is a prefix of the words it stands for)."""
+    i = text.find(stem_)
+    while i >= 0:
+        if i == 0 or not text[i - 1].isalnum():
+            return True
+        i = text.find(stem_, i + 1)
+    return False
 
 
 def _forms(value: str | int | float) -> list[str]:

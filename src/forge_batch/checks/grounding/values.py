@@ -4,15 +4,13 @@ its name, its sub-schema and the object it belongs to (siblings can be swapped).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..context import ToolSpec
 from ..subschema import child
 
 
-@dataclass(slots=True, frozen=True)
-class Leaf:
+class Leaf(NamedTuple):  # a tuple: made for every argument value, so cheap to build
     path: str  # "days", "lines/0/sku"
     key: str  # the property name ("" for an array item)
     value: str | int | float
