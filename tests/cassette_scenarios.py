@@ -14,7 +14,7 @@ import contextlib
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ TESTS = Path(__file__).resolve().parent
 CASSETTES = TESTS.parent / "cassettes"
 PORT = 8791
 BASE_URL = f"http://127.0.0.1:{PORT}/v1"
+PACED = 2500  # enqueued tokens: room for one 2-request shard at a time (~1,550 each)
 # A recognizable fake key: the secrets test greps every cassette for it.
 FAKE_KEY = "sk-forgebatch-TESTKEY-0123456789abcdef"
 SECRET_HEADERS = [
@@ -89,6 +90,7 @@ def make_project(root: Path, tools: Path, **extra: Any) -> config_mod.Config:
         "poll_interval = 0",
         "max_attempts = 3",
     ]
+    lines.extend(f"{k} = {json.dumps(v)}" for k, v in extra.pop("engine", {}).items())
     for table, values in extra.items():
         lines.append(f"\n[{table}]")
         lines.extend(f"{k} = {json.dumps(v)}" for k, v in values.items())
@@ -102,6 +104,7 @@ class Scenario:
     faults: str  # the live server's fault spec while recording
     steps: Callable[[config_mod.Config, Engine], dict[str, Any]]
     delay: float = 0.0  # FakeModel seconds per line while recording
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # forge.toml additions
 
 
 def _submit_collect(cfg: config_mod.Config, engine: Engine) -> dict[str, Any]:
@@ -109,6 +112,18 @@ def _submit_collect(cfg: config_mod.Config, engine: Engine) -> dict[str, Any]:
     submit(cfg, engine, wait_for=True, poll_interval=0)
     result = collect_batches(cfg, engine)
     return {"collected": result}
+
+
+def _submit_collect_until_done(cfg: config_mod.Config, engine: Engine) -> dict[str, Any]:
+    """As run does: prepare, submit and wait, collect, until nothing is left."""
+    rounds = []
+    for _ in range(10):
+        prepare(cfg)
+        sent = submit(cfg, engine, wait_for=True, poll_interval=0)
+        rounds.append(collect_batches(cfg, engine))
+        if not (sent.submitted or sent.resumed or rounds[-1].batches):
+            break
+    return {"rounds": rounds}
 
 
 def _cancel_midway(cfg: config_mod.Config, engine: Engine) -> dict[str, Any]:
@@ -169,6 +184,22 @@ SCENARIOS = {
         Scenario("retry_429_500", "http_429=0.25,http_500=0.2,seed=9", _submit_collect),
         Scenario("crash_before_create", "", _crash_between_upload_and_create),
         Scenario("crash_after_create", "", _crash_after_create),
+        # three shards, room for one at a time: submit queues two, the wait tops up
+        Scenario(
+            "queued",
+            f"enqueued_limit={PACED}",
+            _submit_collect,
+            tables={"engine": {"enqueued_token_limit": PACED}, "limits": {"max_lines": 2}},
+        ),
+        # no client-side limit: the server refuses batches past it (token_limit_exceeded)
+        # while the first runs; they are queued again and resubmitted, never given up
+        Scenario(
+            "refused",
+            f"enqueued_limit={PACED}",
+            _submit_collect_until_done,
+            delay=0.2,
+            tables={"limits": {"max_lines": 2}},
+        ),
     ]
 }
 
@@ -177,7 +208,7 @@ def run(
     name: str, root: Path, tools: Path, record_mode: str
 ) -> tuple[config_mod.Config, dict[str, Any]]:
     """Run one scenario under vcrpy; the caller provides (or not) the live server."""
-    cfg = make_project(root, tools)
+    cfg = make_project(root, tools, **SCENARIOS[name].tables)
     with (
         recorder(record_mode).use_cassette(f"{name}.yaml"),
         open_engine(cfg, attempts=8, wait_min=0) as engine,

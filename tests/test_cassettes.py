@@ -133,6 +133,35 @@ def test_crash_after_create_adopts_the_existing_batch(tmp_path: Path) -> None:
     assert out["collected"].batches[0].cached == 6
 
 
+def test_collected_inputs_are_deleted_from_storage(tmp_path: Path) -> None:
+    cfg, _ = run("clean", tmp_path / "p", TOOLS, "none")
+    (rec,) = State(cfg.paths.batches).ledger.values()
+    (deleted,) = calls("clean", "DELETE", r"/v1/files/")
+    assert deleted["request"]["uri"].endswith(f"/v1/files/{rec.file_id}")
+    assert rec.deleted == [rec.file_id]  # the output file is kept (keep_outputs = true)
+
+
+def test_queued_shards_are_submitted_as_room_frees(tmp_path: Path) -> None:
+    cfg, out = run("queued", tmp_path / "p", TOOLS, "none")
+    ledger = State(cfg.paths.batches).ledger.values()
+    assert len(ledger) == 3 and all(r.state == "collected" and not r.refused for r in ledger)
+    assert sum(b.cached for b in out["collected"].batches) == 6
+    created = calls("queued", "POST", r"/v1/batches$")
+    assert len(created) == 3 and "token_limit_exceeded" not in str(interactions("queued"))
+    assert len(calls("queued", "DELETE", r"/v1/files/")) == 3
+
+
+def test_refused_batches_are_resubmitted_not_failed(tmp_path: Path) -> None:
+    cfg, _ = run("refused", tmp_path / "p", TOOLS, "none")
+    ledger = list(State(cfg.paths.batches).ledger.values())
+    refused = [b for r in ledger for b in r.refused]
+    assert refused and all(r.state == "collected" for r in ledger)
+    assert failures(cfg) == {} and cached(cfg) == 6
+    assert prepare(cfg).written == 0
+    created = calls("refused", "POST", r"/v1/batches$")
+    assert len(created) == 3 + len(refused)
+
+
 def test_every_scenario_has_a_cassette() -> None:
     assert {p.stem for p in CASSETTES.glob("*.yaml")} >= set(SCENARIOS)
 

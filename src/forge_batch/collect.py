@@ -53,6 +53,7 @@ class Ingested:
 class CollectResult:
     batches: list[Ingested] = field(default_factory=list)
     waiting: int = 0  # batches still running
+    deleted: int = 0  # files removed from the API's storage after collecting
     imported: Imported | None = None
 
 
@@ -185,8 +186,30 @@ def ingest(rec: ShardRecord, state: State, engine: Engine, cache: ResponseCache)
     return result
 
 
+def tidy(rec: ShardRecord, state: State, engine: Engine, config: Config) -> int:
+    """Delete a collected batch's files from the API's storage, as configured.
+
+    Uploaded inputs go by default (``[engine] keep_inputs``): they stay in the
+    organization's storage, counting against its limit, until deleted. Output
+    and error files go with ``keep_outputs = false``. Runs only after the
+    responses are in the cache and the batch is marked collected; each deletion
+    is recorded, and a file already gone counts as deleted.
+    """
+    if rec.state != "collected":
+        return 0
+    wanted = [] if config.engine.keep_inputs else [rec.file_id]
+    if not config.engine.keep_outputs:
+        wanted += [rec.output_file_id, rec.error_file_id]
+    todo = [f for f in wanted if f and f not in rec.deleted]
+    for file_id in todo:
+        engine.delete_file(file_id)
+        rec.deleted.append(file_id)
+        state.save_ledger()
+    return len(todo)
+
+
 def collect_batches(config: Config, engine: Engine) -> CollectResult:
-    """Ingest every terminal batch not yet collected."""
+    """Ingest every terminal batch not yet collected, then tidy the API's file storage."""
     out = CollectResult()
     with project_lock(config.paths.batches):
         state = State(config.paths.batches)
@@ -197,6 +220,8 @@ def collect_batches(config: Config, engine: Engine) -> CollectResult:
                     out.batches.append(ingest(rec, state, engine, cache))
                 else:
                     out.waiting += 1
+        for rec in sorted(state.ledger.values(), key=lambda r: r.file):
+            out.deleted += tidy(rec, state, engine, config)
     return out
 
 

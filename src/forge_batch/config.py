@@ -83,6 +83,8 @@ class Engine:
     poll_interval: float = 5.0
     max_attempts: int = 3  # times a request is sent before it is rejected for good
     enqueued_token_limit: int | None = None  # the org's enqueued-token cap for the model
+    keep_inputs: bool = False  # keep uploaded shards in the org's file storage after collect
+    keep_outputs: bool = True  # keep output/error files after they were downloaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +316,8 @@ def _engine(r: _Reader) -> Engine:
         enqueued_token_limit=r.integer("enqueued_token_limit", 0, 1000, 10**12)
         if "enqueued_token_limit" in r.table
         else None,
+        keep_inputs=r.get("keep_inputs", bool, False),
+        keep_outputs=r.get("keep_outputs", bool, True),
     )
 
 

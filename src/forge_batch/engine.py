@@ -175,6 +175,17 @@ class Engine:
 
         self._call(f"downloading {file_id}", fetch)
 
+    def delete_file(self, file_id: str) -> bool:
+        """Remove a file from the organization's storage; False when it was already gone."""
+        try:
+            return bool(
+                self._call(f"deleting {file_id}", lambda: self.client.files.delete(file_id)).deleted
+            )
+        except EngineError as exc:
+            if "HTTP 404" in exc.message:
+                return False
+            raise
+
     # -- batches -----------------------------------------------------------------
     def create(self, file_id: str, metadata: dict[str, str]) -> Any:
         shard = metadata[META_SHARD]

@@ -63,6 +63,7 @@ class ShardRecord:
     errors: list[dict[str, Any]] = field(default_factory=list)
     collected: dict[str, int] | None = None
     refused: list[str] = field(default_factory=list)  # batches failed token_limit_exceeded
+    deleted: list[str] = field(default_factory=list)  # its files removed from the API storage
 
     @classmethod
     def of(cls, info: ShardInfo, **progress: Any) -> ShardRecord:
