@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import build
+from . import build, progress
 from .collect import CollectResult, collect_batches, import_file
 from .config import Config
 from .engine import api_key, open_engine
@@ -72,11 +72,25 @@ def run(
     toolset = project_tools(config)
     build.check_real(config)
     result = RunResult()
+    beat = progress.Heartbeat()
     with open_engine(config) as engine:
-        for _ in range(max_rounds):
+        for n in range(1, max_rounds + 1):
             prepared = prepare(config, toolset)
-            submitted = submit(config, engine, wait_for=True, poll_interval=poll_interval)
+            if prepared.written:
+                beat.phase(
+                    f"round {n}: prepare wrote {prepared.written:,} request(s) in "
+                    f"{len(prepared.shards)} shard(s)"
+                )
+            submitted = submit(
+                config, engine, wait_for=True, poll_interval=poll_interval, beat=beat
+            )
             collected = collect_batches(config, engine)
+            if collected.batches:
+                beat.phase(
+                    f"round {n}: collected {len(collected.batches)} batch(es): "
+                    f"{sum(b.cached for b in collected.batches):,} answered, "
+                    f"{sum(b.failed for b in collected.batches):,} failed"
+                )
             result.rounds.append(Round(prepared, submitted, collected))
             if not (
                 prepared.written
@@ -87,5 +101,7 @@ def run(
             ):
                 result.finished = True
                 break
+    beat.phase("building the dataset")
     result.built = build.build(config, toolset)
+    beat.phase(f"done: {result.built.total:,} samples")
     return result

@@ -163,6 +163,7 @@ def wait(
     interval: float,
     sleep: Callable[[float], None] = time.sleep,
     top_up: Callable[[], object] | None = None,
+    beat: progress.Heartbeat | None = None,
 ) -> list[ShardRecord]:
     """Poll until every submitted batch is terminal, with a growing interval.
 
@@ -178,6 +179,21 @@ def wait(
         bar = click.progressbar(length=total, label="batches", file=sys.stderr, show_pos=True)
         bar.__enter__()
     done_before, delay = 0, interval
+    beat = beat or progress.Heartbeat()
+    started = time.monotonic()
+
+    def line() -> str:
+        counts = [r.request_counts or {} for r in records]
+        done = sum(c.get("completed", 0) + c.get("failed", 0) for c in counts)
+        waiting = len(queued(state))
+        return (
+            f"waiting {time.monotonic() - started:,.0f} s: {len(records)} batch(es) "
+            f"({_label(records) or 'none'}), {done:,}/{total:,} requests done"
+            + (f", {waiting} shard(s) queued" if waiting else "")
+        )
+
+    if any(r.status not in TERMINAL for r in records):
+        beat.phase(line())
     try:
         while any(r.status not in TERMINAL for r in records) or (top_up and queued(state)):
             sleep(delay)
@@ -191,6 +207,7 @@ def wait(
                 + (r.request_counts or {}).get("failed", 0)
                 for r in records
             )
+            beat.tick(line)
             if bar is not None:
                 bar.label = f"batches ({_label(records)})"
                 bar.update(max(0, done - done_before))
@@ -202,13 +219,24 @@ def wait(
 
 
 def submit(
-    config: Config, engine: Engine, *, wait_for: bool = False, poll_interval: float | None = None
+    config: Config,
+    engine: Engine,
+    *,
+    wait_for: bool = False,
+    poll_interval: float | None = None,
+    beat: progress.Heartbeat | None = None,
 ) -> SubmitResult:
     """Submit what prepare wrote; with ``wait_for``, poll until all batches end."""
+    beat = beat or progress.Heartbeat(active=wait_for and progress.lines_wanted())
     with project_lock(config.paths.batches):
         state = State(config.paths.batches)
         limit = config.engine.enqueued_token_limit
         result = submit_shards(state, engine, limit)
+        if result.submitted or result.resumed or result.queued:
+            beat.phase(
+                f"submit: {len(result.submitted)} batch(es) created, {len(result.resumed)} "
+                f"resumed, {result.queued} queued"
+            )
 
         def top_up() -> None:
             more = submit_shards(state, engine, limit)
@@ -219,7 +247,7 @@ def submit(
 
         if wait_for:
             interval = config.engine.poll_interval if poll_interval is None else poll_interval
-            wait(state, engine, interval, top_up=top_up if limit else None)
+            wait(state, engine, interval, top_up=top_up if limit else None, beat=beat)
             result.queued = len(queued(state))
     return result
 
