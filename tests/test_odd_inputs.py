@@ -232,6 +232,24 @@ def test_streamed_files_must_be_regular(tmp_path: Path, memory_tools: Path) -> N
     )
 
 
+def test_export_paths(tmp_path: Path, memory_tools: Path) -> None:
+    """export reads only a regular dataset file and checks where it writes first."""
+    config = project(tmp_path / "p", memory_tools)
+    os.mkfifo(tmp_path / "data.fifo")
+    (tmp_path / "f").write_text("x")
+    (tmp_path / "data.jsonl").write_text("")
+    cfg = ["-c", str(config), "export", "--format", "openai"]
+    refused_unchanged(
+        tmp_path, [*cfg, "--input", "data.fifo", "-o", "x.jsonl"], "dataset file is a FIFO"
+    )
+    refused_unchanged(
+        tmp_path, [*cfg, "--input", "data.jsonl", "-o", "f/x.jsonl"], "f is a file, not a folder"
+    )
+    refused_unchanged(
+        tmp_path, [*cfg, "--input", "data.jsonl", "-o", LONG], "cannot write the export"
+    )
+
+
 # -- item 6: deep nesting --------------------------------------------------------
 
 

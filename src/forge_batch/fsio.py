@@ -148,10 +148,9 @@ def _kind(mode: int) -> str:
     return "a special file"
 
 
-@contextlib.contextmanager
 def open_regular(
     path: str | Path, what: str, error: type[ForgeError], hint: str | None = None
-) -> Iterator[BinaryIO]:
+) -> BinaryIO:
     """Open a user's file for reading; anything but a regular file is ``error``.
 
     O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
@@ -171,8 +170,7 @@ def open_regular(
             raise error(f"{what} is a folder, not a file", path=path, hint=hint)
         raise error(f"{what} is {_kind(mode)}, not a regular file", path=path, hint=hint)
     os.set_blocking(fd, True)
-    with open(fd, "rb") as fh:
-        yield fh
+    return open(fd, "rb")  # the caller closes it (a file is its own context manager)
 
 
 def read_capped(

@@ -16,13 +16,14 @@ its module docstring says what the target expects and which choices that forced.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 
 from ..errors import InputError
-from ..fsio import atomic_writer
+from ..fsio import atomic_writer, open_regular, write_problem
 from . import hermes, openai_ft, sharegpt, trl
 from .common import Record, Row
 from .hermes import Turn, parse_hermes
@@ -61,18 +62,18 @@ def export(dataset_path: str | Path, out_path: str | Path, fmt: str, minimal: bo
     """
     convert_one = _converter(fmt)
     dataset_path = Path(dataset_path)
-    if Path(out_path).is_dir():
+    if os.path.isdir(out_path):
         raise InputError("is a folder; give a file name to write", path=out_path)
+    problem = write_problem(out_path)
+    if problem:
+        raise InputError(f"cannot write the export: {problem}", path=out_path)
     try:
-        src = open(dataset_path, "rb")  # noqa: SIM115 - closed by the with below
-    except IsADirectoryError:
-        raise InputError("is a folder, not a dataset file", path=dataset_path) from None
-    except FileNotFoundError:
-        raise InputError(
-            "file not found",
-            path=dataset_path,
-            hint="run 'forge-batch collect' first, or pass --input",
-        ) from None
+        # a regular file only: a FIFO would hang, /dev/zero never ends
+        src = open_regular(dataset_path, "dataset file", InputError)
+    except InputError as exc:
+        if exc.message.endswith("not found"):
+            exc.hint = "run 'forge-batch collect' first, or pass --input"
+        raise
     count = 0
     with src, atomic_writer(out_path) as out:
         for n, line in enumerate(src, 1):
