@@ -179,3 +179,73 @@ def test_an_identifier_is_not_a_reply() -> None:
         "hygiene",
         "message 1 (assistant): an identifier ('read_graph') where a reply is expected",
     )
+
+
+# -- issue 13 item 13: a kept demo sample had both of these -------------------------------
+
+
+def test_a_user_turn_with_a_broken_timestamp_and_a_marker_is_garbage() -> None:
+    s = sample(
+        [
+            user("John Smith, 2019-10-30T:54:68.72.21.83SMT(BEGIN_MEMBER)"),
+            answer("I saved John Smith to your contacts."),
+        ],
+        "no_tool",
+    )
+    got = failure(s)
+    assert got is not None and got[0] == "hygiene", got
+    assert got[1].startswith("message 0 (user): "), got
+
+
+def test_an_answer_that_is_a_cut_fragment_about_truncation_is_rejected() -> None:
+    s = sample(
+        [user("Tell me about the weather today."), answer(", your response was truncated")],
+        "no_tool",
+    )
+    got = failure(s)
+    assert got is not None and got[0] == "hygiene", got
+    assert got[1].startswith("message 1 (assistant): "), got
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("2019-10-30T:54:68.72.21.83SMT", "malformed date-time"),
+        ("Please add him (BEGIN_MEMBER) now", "control marker"),
+        ("call me [END_OF_TURN]", "control marker"),
+    ],
+)
+def test_broken_timestamps_and_control_markers_are_garbage(text: str, fragment: str) -> None:
+    assert fragment in (checks.garbage(text) or "")
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (", your response was truncated", "starts mid-sentence"),
+        ("; and then the rest", "starts mid-sentence"),
+        ("Sorry, my response was cut off.", "truncation"),
+        ("Note: your answer was truncated.", "truncation"),
+    ],
+)
+def test_answer_fragments_and_truncation_notes(text: str, fragment: str) -> None:
+    assert fragment in (checks.fragment(text) or "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Meet me at 2019-10-30T14:30:00Z in the lobby.",
+        "The deadline is 2025-03-14T09:30 local time.",
+        "Your order (ID ABC_123) shipped; BEGIN and END are SQL keywords.",
+        "The log output was truncated at 1 MB, so I only read the first part.",
+        "The file was cut off after line 200; the rest is missing on disk.",
+        "...and that's the whole story, as far as I can tell.",
+        "(Just kidding.) The forecast is sunny.",
+        "Score was 54:68 at half time.",
+        "Use START_DATE and END_DATE as the column names.",
+    ],
+)
+def test_hygiene_keeps_timestamps_markers_and_truncation_in_prose(text: str) -> None:
+    assert failure(sample([user("Can you help me out?"), answer(text)], "no_tool")) is None
+    assert failure(sample([user(text), answer("Sure, here you go.")], "no_tool")) is None

@@ -21,7 +21,7 @@ from .call_count import check_call_count
 from .context import Call, Check, CheckContext, ToolSpec, View
 from .grounding import check_grounding, grounding_doubts
 from .grounding.evidence import numbers_in
-from .hygiene import check_hygiene, garbage, identifier_only, refusal
+from .hygiene import check_hygiene, fragment, garbage, identifier_only, refusal
 from .json_args import check_json
 from .required import check_required
 from .roles import check_roles
@@ -51,6 +51,7 @@ __all__ = [
     "check_schema",
     "check_tool",
     "check_unknown_args",
+    "fragment",
     "garbage",
     "identifier_only",
     "numbers_in",

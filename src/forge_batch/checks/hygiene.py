@@ -47,9 +47,48 @@ def check_hygiene(sample: Sample, ctx: CheckContext) -> str | None:
             continue
         problem = garbage(text)
         if problem is None and is_answer:
-            problem = identifier_only(text) or refusal(text)
+            problem = identifier_only(text) or refusal(text) or fragment(text)
         if problem:
             return f"message {i} ({role}): {problem}"
+    return None
+
+
+# An ISO date whose "T" is not followed by a clock time ("2019-10-30T:54:68"), and
+# an all-caps control marker in brackets ("(BEGIN_MEMBER)", "[END_OF_TURN]"): pieces
+# of a small model's noise, never what a user writes or an answer says.
+_BROKEN_STAMP = re.compile(r"\b\d{4}-\d{2}-\d{2}T(?!\d{2}:\d{2})\S*")
+_MARKER = re.compile(r"[(\[<{]\s*(?:BEGIN|END|START|STOP|EOS|BOS|EOT)(?:_[A-Z]+)+\s*[)\]>}]")
+# An answer that begins after a cut ("', your response was truncated'") or says it was cut.
+_MID_SENTENCE = frozenset(",;:)]}")
+_TRUNCATION = re.compile(
+    r"\b(?:your|my|this|the previous) (?:response|reply|answer|message)"
+    r" (?:was|is|has been|got|seems to have been) (?:truncated|cut off|cut short)\b"
+)
+
+
+def _broken_token(text: str) -> str | None:
+    if "T" in text:
+        stamp = _BROKEN_STAMP.search(text)
+        if stamp:
+            return f"a malformed date-time {stamp.group(0)[:40]!r}"
+    if "_" in text:
+        marker = _MARKER.search(text)
+        if marker:
+            return f"a control marker {marker.group(0)!r} in the text"
+    return None
+
+
+def fragment(text: str) -> str | None:
+    """An answer that is a piece of another text: it starts mid-sentence (with a comma,
+    semicolon, colon or closing bracket) or says that the response was cut off."""
+    stripped = text.lstrip()
+    if stripped[:1] in _MID_SENTENCE:
+        return f"the answer starts mid-sentence ({stripped[:30]!r})"
+    low = stripped.casefold()
+    if "truncat" in low or "cut off" in low or "cut short" in low:
+        note = _TRUNCATION.search(low)
+        if note:
+            return f"a note about truncation ({note.group(0)!r})"
     return None
 
 
@@ -74,6 +113,9 @@ def garbage(text: str) -> str | None:
         if problem:
             return problem
     stripped = text.strip()
+    problem = _broken_token(stripped)
+    if problem:
+        return problem
     if "<" in stripped:
         token = _TEMPLATE_TOKEN.search(stripped)
         if token:
