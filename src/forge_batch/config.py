@@ -7,18 +7,14 @@ falls back to a default. Paths are relative to the folder of forge.toml.
 
 from __future__ import annotations
 
-import difflib
-import math
-import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import reasoning
-from .errors import ConfigError, not_utf8
-from .fsio import folder_problem, read_capped
+from .config_reader import Reader, inside, read_toml, user_path
+from .errors import ConfigError
 
 SCENARIOS: tuple[str, ...] = (
     "standard",
@@ -42,9 +38,6 @@ LOCAL_MODEL = "SmolLM2-135M-Instruct"
 ENGINE_KINDS = ("local", "openai")
 SHINGLES = ("word1", "word2", "word3", "char3", "char4", "char5")
 JUDGE_SCOPES = ("all", "doubtful")
-# forge.toml is a few hundred bytes; these bound what a hostile one can cost.
-MAX_CONFIG_BYTES = 1024 * 1024
-MAX_DEPTH = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,97 +185,7 @@ _TOP = {
 }
 
 
-class _Reader:
-    """Pulls typed values out of a TOML table, naming the key on any problem."""
-
-    def __init__(self, path: Path, table: dict[str, Any], prefix: str = "") -> None:
-        self.path, self.table, self.prefix = path, table, prefix
-
-    def fail(self, key: str, message: str, hint: str | None = None) -> ConfigError:
-        return ConfigError(message, path=self.path, where=self.prefix + key, hint=hint)
-
-    def check_keys(self, known: list[str] | tuple[str, ...] | dict[str, Any]) -> None:
-        for key in self.table:
-            if key not in known:
-                close = difflib.get_close_matches(key, list(known), n=1)
-                hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(known)
-                raise self.fail(key, "unknown key", hint)
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
-        if key not in self.table:
-            return default
-        value = self.table[key]
-        if kind in (int, (int, float)) and isinstance(value, bool):
-            raise self.fail(key, f"expected a number, got {value!r}")
-        if not isinstance(value, kind):
-            want = kind.__name__ if isinstance(kind, type) else "number"
-            want = {
-                "str": "a string",
-                "int": "an integer",
-                "bool": "true or false",
-                "dict": "a table",
-                "list": "a list",
-            }.get(want, want)
-            raise self.fail(key, f"expected {want}, got {type(value).__name__} {value!r}")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise self.fail(key, f"expected a finite number, got {value!r}")
-        return value
-
-    def number(self, key: str, default: float, lo: float, hi: float | None = None) -> float:
-        value = float(self.get(key, (int, float), default))
-        if value < lo or (hi is not None and value > hi):
-            rng = f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}"
-            raise self.fail(key, f"must be {rng}, got {value:g}")
-        return value
-
-    def integer(self, key: str, default: int, lo: int, hi: int | None = None) -> int:
-        value = int(self.get(key, int, default))
-        if value < lo or (hi is not None and value > hi):
-            rng = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-            raise self.fail(key, f"must be {rng}, got {value}")
-        return value
-
-    def sub(self, key: str) -> _Reader:
-        return _Reader(self.path, self.get(key, dict, {}), f"{self.prefix}{key}.")
-
-
-def _inside(root: Path, rel: str, reader: _Reader, key: str) -> Path:
-    """Working folders must stay inside the project: never write elsewhere.
-
-    They are also checked to be usable as folders now (no file in the way, no
-    symlink loop, no name too long), so a bad one fails before any lock or
-    folder is created.
-    """
-    if "\x00" in rel or not rel.strip():
-        raise reader.fail(key, f"not a usable path: {rel!r}")
-    candidate = Path(rel)
-    if candidate.is_absolute():
-        raise reader.fail(key, f"must be a path inside the project folder, got {rel!r}")
-    resolved = _resolve(root / candidate)
-    if resolved is None:
-        raise reader.fail(key, f"cannot use {rel!r} as a folder: symlink loop")
-    if resolved != root and root not in resolved.parents:
-        raise reader.fail(key, f"points outside the project folder {root}: {rel!r}")
-    problem = folder_problem(resolved)
-    if problem:
-        raise reader.fail(key, f"cannot use {rel!r} as a folder: {problem}")
-    return resolved
-
-
-def _resolve(path: Path) -> Path | None:
-    """``path.resolve()``, or None for a symlink loop (which Python 3.11 raises)."""
-    try:
-        return path.resolve()
-    except (RuntimeError, OSError):
-        return None
-
-
-def _user_path(root: Path, rel: str) -> Path:
-    """A file path from forge.toml, resolved when it can be (its reader names any problem)."""
-    return _resolve(root / rel) or Path(os.path.abspath(root / rel))
-
-
-def _scenarios(r: _Reader) -> dict[str, float]:
+def _scenarios(r: Reader) -> dict[str, float]:
     r.check_keys(SCENARIOS)
     weights = dict(DEFAULT_WEIGHTS)
     for name in SCENARIOS:
@@ -296,7 +199,7 @@ def _scenarios(r: _Reader) -> dict[str, float]:
     return weights
 
 
-def _engine(r: _Reader) -> Engine:
+def _engine(r: Reader) -> Engine:
     r.check_keys(Engine.__slots__)
     kind = r.get("kind", str, "local")
     if kind not in ENGINE_KINDS:
@@ -321,7 +224,7 @@ def _engine(r: _Reader) -> Engine:
     )
 
 
-def _relay(r: _Reader, kind: str) -> dict[str, Any]:
+def _relay(r: Reader, kind: str) -> dict[str, Any]:
     """The relay settings (docs/scale.md); the key itself never appears in config."""
     relay = r.get("relay", str, None)
     if relay is not None:
@@ -342,7 +245,7 @@ def _relay(r: _Reader, kind: str) -> dict[str, Any]:
     }
 
 
-def _judge(r: _Reader, model: str) -> Judge:
+def _judge(r: Reader, model: str) -> Judge:
     r.check_keys(Judge.__slots__)
     judge_model = r.get("model", str, model)
     if not judge_model.strip():
@@ -359,7 +262,7 @@ def _judge(r: _Reader, model: str) -> Judge:
     )
 
 
-def _prices(r: _Reader) -> dict[str, Price]:
+def _prices(r: Reader) -> dict[str, Price]:
     prices = dict(DEFAULT_PRICES)
     for model, value in r.table.items():
         if not isinstance(value, dict):
@@ -373,43 +276,13 @@ def _prices(r: _Reader) -> dict[str, Price]:
 def load(path: str | Path) -> Config:
     """Read and validate forge.toml."""
     path = Path(path)
-    try:
-        raw = read_capped(path, MAX_CONFIG_BYTES, "config file", ConfigError)
-    except ConfigError as exc:
-        if exc.message.endswith("not found"):
-            exc.hint = "create one with: forge-batch init --tools TOOLS.json"
-        raise
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise not_utf8(ConfigError, raw, exc, path) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}", path=path) from None
-    except RecursionError:  # tomllib recurses once per level of [ or {
-        data = None
-    except ValueError as exc:  # e.g. an integer of more than 4300 digits
-        raise ConfigError(f"invalid TOML: {str(exc).split(';')[0]}", path=path) from None
-    if data is None or nested_too_deep(data):
-        raise ConfigError(f"TOML nested deeper than {MAX_DEPTH} levels", path=path)
-    return from_dict(data, path)
-
-
-def nested_too_deep(data: Any, limit: int = MAX_DEPTH) -> bool:
-    """Do lists and tables nest deeper than ``limit``? (iterative: no recursion to exhaust)"""
-    stack = [(data, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
-    return False
+    return from_dict(read_toml(path), path)
 
 
 def from_dict(data: dict[str, Any], path: Path) -> Config:
     """Validate an already parsed forge.toml (also used by tests)."""
     root = path.resolve().parent
-    r = _Reader(path, data)
+    r = Reader(path, data)
     r.check_keys(_TOP)
     if "tools" not in data:
         raise r.fail("tools", "missing: name the tools file", 'e.g. tools = "tools.json"')
@@ -424,11 +297,11 @@ def from_dict(data: dict[str, Any], path: Path) -> Config:
     rp.check_keys(("batches", "cache", "out", "server"))
     paths = Paths(
         root=root,
-        tools=_user_path(root, tools_rel),
-        batches=_inside(root, rp.get("batches", str, "batches"), rp, "batches"),
-        cache=_inside(root, rp.get("cache", str, "cache"), rp, "cache"),
-        out=_inside(root, rp.get("out", str, "out"), rp, "out"),
-        server=_inside(root, rp.get("server", str, "batches/local-server"), rp, "server"),
+        tools=user_path(root, tools_rel),
+        batches=inside(root, rp.get("batches", str, "batches"), rp, "batches"),
+        cache=inside(root, rp.get("cache", str, "cache"), rp, "cache"),
+        out=inside(root, rp.get("out", str, "out"), rp, "out"),
+        server=inside(root, rp.get("server", str, "batches/local-server"), rp, "server"),
     )
     rl = r.sub("limits")
     rl.check_keys(("max_lines", "max_bytes", "context_window"))
@@ -475,7 +348,7 @@ def from_dict(data: dict[str, Any], path: Path) -> Config:
     for i, item in enumerate(r.get("real", list, [])):
         if not isinstance(item, str) or not item.strip():
             raise r.fail(f"real[{i}]", f"expected a file path, got {item!r}")
-        real.append(_user_path(root, item))
+        real.append(user_path(root, item))
     return Config(
         path=path,
         model=model,
