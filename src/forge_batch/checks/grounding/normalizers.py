@@ -55,11 +55,17 @@ _STOP = frozenset(
 
 
 def punctuation(leaf: Leaf, ev: Evidence) -> bool:
-    """Only case, punctuation or separators differ: "st louis" for "St. Louis"."""
+    """Only case, punctuation, separators or spaces differ: "st louis" for "St. Louis",
+    "BA283" for "BA 283"."""
     if not isinstance(leaf.value, str):
         return False
     key = alnum(leaf.value)
-    return bool(key) and _bounded_in(key, ev.get("alnum"))
+    if key and _bounded_in(key, ev.get("alnum")):
+        return True
+    tight = key.replace(" ", "")  # codes only: letters and digits ("BA283", "A1 B2")
+    if len(tight) < 4 or tight.isalpha() or tight.isdigit():
+        return False
+    return tight in ev.get("alnum").replace(" ", "")
 
 
 def date_time(leaf: Leaf, ev: Evidence) -> bool:
@@ -237,7 +243,8 @@ def default_in_description(leaf: Leaf, ev: Evidence) -> bool:
 
 
 _ZERO = re.compile(
-    r"\b(?:at rest|from rest|stationary|standstill|not moving|from zero|none|nothing|empty)\b"
+    r"\b(?:at rest|from rest|stationary|standstill|not moving|from zero|dropped|none|nothing"
+    r"|empty)\b"
 )
 _ZERO_OF = re.compile(r"\b(?:no|without|zero|free)\s+(?:\w+\s+)?(\w+)")
 _ONE_OF = re.compile(r"\b(?:a|an|one|single|once|each|per|a single)\s+(?:\w+\s+)?(\w+)")

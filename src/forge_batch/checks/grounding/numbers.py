@@ -149,6 +149,7 @@ _SI_WORD = re.compile(r"(-?\d+(?:\.\d+)?)\s?(pico|nano|micro|milli|centi|kilo|me
 _PI = re.compile(r"(\d+(?:\.\d+)?)?\s*\*?\s*(?:pi|π)(?:\s*/\s*(\d+))?(?![a-z])")
 _PER_YEAR = {"annually": 1, "yearly": 1, "semiannually": 2, "semi-annually": 2, "quarterly": 4,
              "monthly": 12, "biweekly": 26, "weekly": 52, "daily": 365}  # fmt: skip
+_AND_A_HALF = re.compile(r"(\d+) and a half\b")
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s?(?:percent|per cent|pct)\b")
 
 
@@ -167,6 +168,8 @@ def worked_numbers(low: str) -> set[Decimal]:
     for word, per_year in _PER_YEAR.items():
         if word in low:
             out.add(Decimal(per_year))
+    for m in _AND_A_HALF.finditer(low):
+        out.add(Decimal(m.group(1)) + Decimal("0.5"))
     for m in _PERCENT.finditer(low):
         out.add(Decimal(m.group(1)) / 100)
     return out
@@ -226,7 +229,7 @@ def _numeric(word: str) -> bool:
 
 SECONDS = {
     "second": 1, "sec": 1, "minute": 60, "min": 60, "hour": 3600, "hr": 3600,
-    "day": 86400, "week": 604800, "month": 2592000, "year": 31536000,
+    "day": 86400, "week": 604800, "month": 2628000, "year": 31536000,  # month: 1/12 year
 }  # fmt: skip
 _UNIT_WORD = re.compile(r"\b(" + "|".join(SECONDS) + r")s?\b")
 _AMOUNT_WORD = re.compile(r"(?:\d+(?:\.\d+)?|[a-z]+)$")
@@ -259,6 +262,9 @@ def time_spans(low: str) -> list[tuple[Decimal, str]]:
             continue
         if words[-1][0].isdigit():
             out.append((Decimal(words[-1]), unit))
+            continue
+        if words[0][0].isdigit() and words[1:] == ["and", "a", "half"]:
+            out.append((Decimal(words[0]) + Decimal("0.5"), unit))
             continue
         said = " ".join(words)
         amounts = in_words(said) or ({Decimal(1)} if words[-1] in ("a", "an") else set())
