@@ -183,11 +183,21 @@ def tools_import(server: str, output: Path, timeout: float) -> None:
     click.echo(f"saved {count} tool(s) to {output}")
 
 
+pilot_option = click.option(
+    "--pilot",
+    type=click.IntRange(1, None),
+    default=None,
+    metavar="N",
+    help="Only a deterministic sample of N seed requests across scenarios (a pilot).",
+)
+
+
 @cli.command()
 @config_option
+@pilot_option
 @click.pass_context
 @handle_errors
-def prepare(ctx: click.Context) -> None:
+def prepare(ctx: click.Context, pilot: int | None) -> None:
     """Render every planned request and write the unsent ones as Batch API files.
 
     Reads: forge.toml, the tools file, cache/, batches/ledger.json.
@@ -197,7 +207,7 @@ def prepare(ctx: click.Context) -> None:
     from .prepare import prepare as do_prepare
 
     config = load_config(ctx)
-    click.echo(prepare_summary(do_prepare(config), config))
+    click.echo(prepare_summary(do_prepare(config, pilot=pilot), config))
 
 
 @cli.command()
@@ -300,17 +310,25 @@ def cancel(ctx: click.Context) -> None:
 @cli.command()
 @config_option
 @poll_interval_option
+@pilot_option
 @click.pass_context
 @handle_errors
-def run(ctx: click.Context, poll_interval: float | None) -> None:
+def run(ctx: click.Context, poll_interval: float | None, pilot: int | None) -> None:
     """prepare -> submit --wait -> collect, both stages, until nothing is pending.
 
-    Reads and writes everything the three commands do.
+    With --pilot N: send only N sample seed requests, report acceptance, cost
+    and the projected yield (also to out/pilot.md), and stop; a later run
+    reuses those answers. Reads and writes everything the three commands do.
     """
     from .display import run_summary
     from .run import run as do_run
+    from .run import run_pilot
 
     config = load_config(ctx)
+    if pilot:
+        text, path = run_pilot(config, pilot, poll_interval=poll_interval)
+        click.echo(text + f"\n(written to {path})")
+        return
     click.echo(run_summary(do_run(config, poll_interval=poll_interval), config))
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from . import build, pacing, progress
+from . import pilot as pilot_mod
 from .cache import ResponseCache
 from .config import Config
 from .keyset import KeySet
@@ -122,10 +123,17 @@ def stage_requests(
         )
 
 
-def prepare(config: Config, toolset: ToolSet | None = None) -> PrepareResult:
-    """Write shards for every pending request of every stage."""
+def prepare(
+    config: Config, toolset: ToolSet | None = None, *, pilot: int | None = None
+) -> PrepareResult:
+    """Write shards for every pending request of every stage.
+
+    With ``pilot``, only the pilot's seed requests (pilot.sample_keys) are
+    considered: the plan's counts then describe the pilot, not the job.
+    """
     toolset = toolset or project_tools(config)
     build.check_real(config)  # collect reads them; a bad one should stop us before we send
+    only = pilot_mod.sample_keys(config, toolset, pilot) if pilot else None
     folder = config.paths.batches
     result = PrepareResult()
     with project_lock(folder):
@@ -148,9 +156,12 @@ def prepare(config: Config, toolset: ToolSet | None = None) -> PrepareResult:
                         config.engine.enqueued_token_limit, config.limits.max_bytes
                     ),
                 )
+                requests = stage_requests(stage, config, toolset, cache)
+                if only is not None:  # a pilot: its seed requests, no paraphrases yet
+                    requests = (r for r in requests if stage == "seed" and r.key in only)
                 try:
                     write_stage(
-                        stage_requests(stage, config, toolset, cache),
+                        requests,
                         writer,
                         cache,
                         flying,

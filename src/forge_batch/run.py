@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import build, progress
+from . import build, pilot, progress
 from .collect import CollectResult, collect_batches, import_file
 from .config import Config
 from .engine import api_key, open_engine
@@ -64,6 +64,22 @@ def collect(
     if import_path is not None:
         result.imported = imported
     return result, build.build(config, toolset)
+
+
+def run_pilot(config: Config, size: int, *, poll_interval: float | None = None) -> tuple[str, Path]:
+    """Send the pilot sample (one round: prepare, submit and wait, collect), then
+    report on it (printed and written to out/pilot.md) and stop."""
+    toolset = project_tools(config)
+    build.check_real(config)
+    beat = progress.Heartbeat()
+    with open_engine(config) as engine:
+        prepared = prepare(config, toolset, pilot=size)
+        beat.phase(f"pilot: prepare wrote {prepared.written:,} request(s)")
+        submit(config, engine, wait_for=True, poll_interval=poll_interval, beat=beat)
+        collect_batches(config, engine)
+    keys = pilot.sample_keys(config, toolset, size)
+    text = pilot.render(pilot.evaluate(config, toolset, keys), config)
+    return text, pilot.write(text, config)
 
 
 def run(

@@ -1,0 +1,97 @@
+"""run --pilot N: a deterministic sample across scenarios, a report, and a next run that
+sends exactly the planned seed requests minus the N (example project shape, FakeModel)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import orjson
+from click.testing import CliRunner, Result
+
+from forge_batch import config as C
+from forge_batch import pilot
+from forge_batch.cli import cli
+from forge_batch.stages import seed_requests
+from forge_batch.tools import project_tools
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "memory"
+FAKE = f"{ROOT / 'tests' / 'doubles.py'}:FakeModel"
+
+
+def invoke(cfg: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["-c", str(cfg), *args], catch_exceptions=False)
+
+
+def example(tmp_path: Path, seeds: int) -> Path:
+    """The example project, with the FakeModel double and more seeds."""
+    root = tmp_path / "memory"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("batches", "cache", "out"))
+    text = (root / "forge.toml").read_text()
+    text = re.sub(r"(?m)^seeds = \d+", f"seeds = {seeds}", text)
+    text = re.sub(r"(?m)^poll_interval = .*$", "poll_interval = 0", text)
+    text = text.replace("[engine]\n", f'[engine]\nexecutor = "{FAKE}"\n', 1)
+    (root / "forge.toml").write_text(text)
+    return root / "forge.toml"
+
+
+def seed_keys_sent(cfg: Path) -> list[str]:
+    folder = cfg.parent / "batches"
+    ledger = json.loads((folder / "ledger.json").read_text())["shards"].values()
+    keys = []
+    for rec in sorted(ledger, key=lambda r: r["file"]):
+        if rec["stage"] == "seed":
+            lines = (folder / rec["file"]).read_bytes().splitlines()
+            keys += [orjson.loads(line)["custom_id"] for line in lines]
+    return keys
+
+
+def test_sample_is_deterministic_nested_and_spread(tmp_path: Path) -> None:
+    cfg = C.load(example(tmp_path, 200))
+    toolset = project_tools(cfg)
+    scenario = {r.key: s.scenario for s, r in seed_requests(cfg, toolset)}
+    small, big = pilot.sample_keys(cfg, toolset, 20), pilot.sample_keys(cfg, toolset, 50)
+    assert len(small) == 20 and len(big) == 50 and small <= big
+    assert pilot.sample_keys(cfg, toolset, 50) == big
+    spread = Counter(scenario[k] for k in big)
+    assert set(spread) == set(scenario.values())  # every planned scenario is piloted
+    assert spread["standard"] > spread["edge"] >= 1
+
+
+def test_pilot_then_run_sends_the_rest(tmp_path: Path) -> None:
+    cfg = example(tmp_path, 200)
+    result = invoke(cfg, "run", "--pilot", "50")
+    assert result.exit_code == 0, result.output
+    report = (cfg.parent / "out" / "pilot.md").read_text()
+    assert report in result.output
+    assert report.startswith("# Pilot: 50 of 200 planned seed requests")
+    assert "| standard |" in report and "Rejected by check:" in report
+    assert "per accepted sample" in report or "no sample was accepted" in report
+    assert "## Projection for the whole job" in report
+    assert "`forge-batch run` sends the other 150 seed requests" in report
+    first = seed_keys_sent(cfg)
+    assert len(first) == 50
+    assert not (cfg.parent / "out" / "dataset.jsonl").exists()  # stopped after the pilot
+    assert invoke(cfg, "run").exit_code == 0
+    keys = seed_keys_sent(cfg)
+    assert len(keys) == 200 and len(set(keys)) == 200  # planned minus the 50, none resent
+    status = json.loads(invoke(cfg, "status", "--json").output)
+    assert status["stages"]["seed"]["cached"] == 200
+
+
+def test_prepare_pilot_writes_only_the_sample(tmp_path: Path) -> None:
+    cfg = example(tmp_path, 200)
+    assert invoke(cfg, "prepare", "--pilot", "30").exit_code == 0
+    config = C.load(cfg)
+    keys = pilot.sample_keys(config, project_tools(config), 30)
+    manifest = json.loads((cfg.parent / "batches" / "manifest.json").read_text())
+    lines = [
+        orjson.loads(x)["custom_id"]
+        for s in manifest["shards"]
+        for x in (cfg.parent / "batches" / s["file"]).read_bytes().splitlines()
+    ]
+    assert sorted(lines) == sorted(keys)
