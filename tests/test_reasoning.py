@@ -107,3 +107,5 @@ def test_old_budget_is_explained_in_the_report(make_project: Callable[..., Path]
         report
     )
     assert "lower `reasoning_effort` (now `medium`; `minimal` is the lowest" in report
+    text = invoke(cfg, "status").output
+    assert "(reasoning 5,120); 10 answer(s) cut off because reasoning used the budget" in text

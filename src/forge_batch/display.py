@@ -239,5 +239,17 @@ def status_text(report: dict[str, Any], busy: bool = False) -> str:
     if report["unsubmitted"]:
         out.append("written, not submitted: " + ", ".join(report["unsubmitted"]))
     ds = report["dataset"]
+    tokens = report["accounting"].get("tokens")
+    if tokens and (tokens["prompt"] or tokens["completion"]):
+        out.append(
+            f"tokens: prompt {tokens['prompt']:,}, completion {tokens['completion']:,} "
+            f"(reasoning {tokens['reasoning']:,})"
+            + (
+                f"; {tokens['truncated_by_reasoning']:,} answer(s) cut off because reasoning "
+                "used the budget (see the report)"
+                if tokens["truncated_by_reasoning"]
+                else ""
+            )
+        )
     out.append(f"dataset now: {ds['samples']} samples; report: {ds['report'] or 'not yet'}")
     return "\n".join(out)
