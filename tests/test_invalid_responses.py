@@ -302,3 +302,12 @@ def test_run_against_a_server_with_its_own_usage_shapes(make_project: Callable[.
     given_up = [r for r in rejects if r["check"] == "request_failed"]
     assert len(given_up) == seed["failed"]
     assert all("invalid_response after 2 attempt(s): usage is str" in r["reason"] for r in given_up)
+
+
+def test_reasons_carry_no_control_characters() -> None:
+    """A reason ends up in rejects.jsonl and on screens: names and values from outside are
+    escaped."""
+    for usage in ({"\x1b[2J_tokens": "x"}, {"prompt_tokens": "\x1b[2J\r"}, {"a\u2028_tokens": []}):
+        body = {**_good_body(), "usage": usage}
+        _, reason = response.check(body)
+        assert reason is not None and reason.isprintable(), reason

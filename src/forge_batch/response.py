@@ -86,6 +86,11 @@ def text_problem(text: str) -> str | None:
     return None
 
 
+def _name(key: str) -> str:
+    """A key from outside as it may appear in a message (no control characters, short)."""
+    return key if key.isprintable() and len(key) <= 40 else repr(key)[:40]
+
+
 def _count(value: Any) -> int | None:
     """A token count as an int, or None when it is not one (bools are not counts)."""
     if isinstance(value, bool):
@@ -115,7 +120,7 @@ def _counts(obj: dict[str, Any], where: str) -> dict[str, Any] | str:
         n = _count(value)
         if n is None:
             shown = _kind(value) if isinstance(value, dict | list) else repr(value)[:40]
-            return f"{where}.{key} is {shown}, expected a token count"
+            return f"{where}.{_name(key)} is {shown}, expected a token count"
         out[key] = n
     return out
 
