@@ -7,8 +7,9 @@ Each value gets one of four outcomes:
   to ISO, numbers in words/notation/units, places plus qualifiers, codes, enum labels
   in other words, defaults stated in the description, maths as code, ...);
 * unsupported: neither;
-* suspect: made of the user's words but likely wrong (suspects.py: cut short of a
-  longer span, or swapped with a same-typed argument).
+* suspect: made of the user's words but likely wrong: cut short of a longer span or
+  said in another time unit (suspects.py), swapped with a same-typed argument or a
+  range in the wrong order (swaps.py).
 
 Grounded and normalized pass. Unsupported and suspect are *doubts*: the judge stage
 decides them when it is on; with the judge off the first doubt rejects the sample
@@ -27,7 +28,8 @@ from ..context import Call, CheckContext, message_text, short
 from .evidence import Evidence
 from .normalizers import NORMALIZERS, other_label, target_unit
 from .numbers import number
-from .suspects import cut_in_results, cut_short, reversed_ranges, swapped, unit_mismatch
+from .suspects import cut_in_results, cut_short, unit_mismatch
+from .swaps import reversed_ranges, swapped
 from .values import Leaf, leaves
 
 __all__ = ["check_grounding", "grounding_doubts", "outcome"]

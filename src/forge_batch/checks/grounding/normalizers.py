@@ -20,6 +20,10 @@ from .tables import ALIASES, CITIES, ENUM_SYNONYMS, QUALIFIERS, STATES
 from .values import Leaf
 
 Normalizer = Callable[[Leaf, Evidence], bool]
+_CODES_OF: dict[str, list[str]] = {}  # name -> the codes that stand for it
+for _code, _names in ALIASES.items():
+    for _name in _names:
+        _CODES_OF.setdefault(_name, []).append(_code)
 _SYNONYMS = {stem(k): frozenset(stem(w) for w in v) for k, v in ENUM_SYNONYMS.items()}
 
 _TIME_ONLY = re.compile(r"^\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?$", re.IGNORECASE)
@@ -147,11 +151,11 @@ def code(leaf: Leaf, ev: Evidence) -> bool:
 
 def _named_by_code(name: str, ev: Evidence) -> bool:
     """``name`` is what a code the user wrote stands for ("Los Angeles" for "LAX")."""
+    codes = _CODES_OF.get(name)
+    if not codes:
+        return False
     text = ev.get("text")
-    for code_, names in ALIASES.items():
-        if name in names and re.search(rf"\b{re.escape(code_.upper())}\b", text):
-            return True
-    return False
+    return any(re.search(rf"\b{re.escape(code_.upper())}\b", text) for code_ in codes)
 
 
 def place(leaf: Leaf, ev: Evidence) -> bool:
