@@ -235,6 +235,8 @@ def test_imported_malformed_answers_fail_and_nothing_crashes_later(
     assert f"{len(keys) - n_bad} cached, {n_bad} failed ({n_bad} invalid_response)" in (
         result.output
     )
+    first = keys.index(min(bad, key=keys.index)) + 1
+    assert f"first failed line {first}: invalid_response: " in result.output, result.output
     with ResponseCache(cfg.parent / "cache") as cache:
         assert cache.contains_many(keys) == set(keys) - set(bad)
     status = _every_command_works(cfg)

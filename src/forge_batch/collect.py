@@ -232,6 +232,7 @@ class Imported:
     failed: int = 0
     unknown: int = 0  # custom_ids this project never sent
     reasons: dict[str, int] = field(default_factory=dict)  # why lines failed
+    first: str = ""  # the first failed line and its message, to show where to look
 
 
 def import_file(config: Config, path: Path) -> Imported:
@@ -255,7 +256,7 @@ def import_file(config: Config, path: Path) -> Imported:
                 sent.update(read_keys(shard))
         with ResponseCache(config.paths.cache) as cache:
             good: list[tuple[str, dict[str, Any], str | None]] = []
-            for _, record in iter_lines(path):  # second pass: the file is known good
+            for n, record in iter_lines(path):  # second pass: the file is known good
                 key = record["custom_id"]
                 if key not in sent:
                     result.unknown += 1
@@ -263,8 +264,9 @@ def import_file(config: Config, path: Path) -> Imported:
                 body, failure = classify(record)
                 if body is None:
                     result.failed += 1
-                    why = failure[0] if failure else "malformed_result"
+                    why, message = failure[:2] if failure else ("malformed_result", "")
                     result.reasons[why] = result.reasons.get(why, 0) + 1
+                    result.first = result.first or f"line {n}: {why}: {message}"[:300]
                     continue
                 good.append((key, body, f"import:{path.name}"))
                 if len(good) >= PUT_BATCH:

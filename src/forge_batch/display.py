@@ -146,6 +146,8 @@ def collect_summary(collected: CollectResult, built: BuildResult, config: Config
             + (f" ({why})" if why else "")
             + f", {imp.unknown} not sent by this project"
         )
+        if imp.first:
+            out.append(f"  first failed {imp.first}")
     if collected.waiting:
         out.append(f"{collected.waiting} batch(es) still running; collect again later")
     if not collected.batches and not collected.waiting:
