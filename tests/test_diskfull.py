@@ -41,7 +41,7 @@ from faultkit import (  # noqa: F401 (fixtures)
     servers_fixture,
 )
 
-from forge_batch import build, fsio
+from forge_batch import fsio, spool
 from forge_batch.cli import cli as cli_group
 from forge_batch.shards import file_sha256
 
@@ -183,17 +183,19 @@ class _FillingFile:
 
 @contextlib.contextmanager
 def disk_with_room(monkeypatch: pytest.MonkeyPatch, folder: Path, room: int) -> Iterator[None]:
-    """Writes under ``folder`` through fsio / build fail past ``room`` bytes in all."""
+    """Writes under ``folder`` through fsio / the build's spool fail past ``room`` bytes."""
     budget = [room]
 
     def filling_open(file: Any, mode: str = "r", *args: Any, **kw: Any) -> Any:
         fh = builtins.open(file, mode, *args, **kw)  # noqa: SIM115 (returned open)
+        if isinstance(file, int):  # fsio.open_regular reads through a descriptor
+            return fh
         inside = Path(file).resolve().is_relative_to(folder.resolve())
         return _FillingFile(fh, budget) if inside and ("w" in mode or "a" in mode) else fh
 
     with monkeypatch.context() as m:
         m.setattr(fsio, "open", filling_open, raising=False)
-        m.setattr(build, "open", filling_open, raising=False)
+        m.setattr(spool, "open", filling_open, raising=False)  # the build's scratch file
         yield
 
 

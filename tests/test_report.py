@@ -166,3 +166,43 @@ def test_without_matplotlib_the_report_says_how_to_get_the_chart(
     assert paths == [tmp_path / "report.md"]
     assert not (tmp_path / "report.png").exists()
     assert "pip install 'forge-batch[report]'" in (tmp_path / "report.md").read_text()
+
+
+def test_a_no_tool_sample_counts_under_no_tool_whatever_its_seed_targeted(
+    tmp_path: Path,
+) -> None:
+    stats = Stats(kept={("no_tool", "tool_00", "seed"): 2, ("standard", "tool_00", "seed"): 1})
+    text = render(stats, _config(tmp_path), chart=None)
+    assert "| tool_00 | 0 | 1 | 0 | 1 |" in text
+    assert "| (no tool) | 0 | 2 | 0 | 2 |" in text
+
+
+def test_chart_has_whole_count_ticks_and_legends_without_empty_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    from forge_batch.report import chart_png
+
+    figures = []
+    real_close = plt.close
+
+    def keep(fig: object = None) -> None:
+        figures.append(fig)
+        real_close(fig)
+
+    monkeypatch.setattr(plt, "close", keep)
+    stats = Stats(kept={("standard", "tool_00", "seed"): 1, ("no_tool", "tool_01", "seed"): 1})
+    assert chart_png(stats) is not None
+    (fig,) = figures
+    scenario_ax, source_ax = fig.axes
+    for ax in (scenario_ax, source_ax):
+        assert all(float(t).is_integer() for t in ax.get_xticks()), ax.get_xticks()
+    legend = [t.get_text() for t in source_ax.get_legend().get_texts()]
+    assert legend == ["seed"]  # no empty "real" or "paraphrase" entry
+    assert [t.get_text() for t in scenario_ax.get_legend().get_texts()] == [
+        "standard",
+        "no_tool",
+    ]
+    assert "(no tool)" in [t.get_text() for t in scenario_ax.get_yticklabels()]

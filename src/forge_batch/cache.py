@@ -303,6 +303,13 @@ class ReadOnlyCache:
             return {}
         return _entries(self._con.execute, self._disk, keys, self.dropped.append)
 
+    def valid_many(self, keys: list[str]) -> set[str]:
+        """Which of ``keys`` hold a usable entry (as ``load`` reads it; nothing is dropped)."""
+        if self._con is None:
+            return set()
+        rows = _rows(self._con.execute, "key, mode, filename, value", keys)
+        return {key for key, *raw in rows if load(_fetch(self._disk, *raw)) is not None}
+
     def get(self, key: str) -> Cached | None:
         if self._con is None:
             return None

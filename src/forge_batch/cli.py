@@ -18,6 +18,7 @@ import click
 
 from . import config as config_mod
 from .errors import ConfigError, ForgeError, one_line
+from .formats import FORMATS
 from .fsio import path_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -405,7 +406,7 @@ def serve(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["openai", "trl", "hermes", "sharegpt"]),
+    type=click.Choice(list(FORMATS)),  # the formats registry, not a copy
     required=True,
     help="Training format.",
 )

@@ -17,6 +17,7 @@ cached response is addressed by it. ``tests/test_keys.py`` pins fixed values.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 import orjson
@@ -50,6 +51,16 @@ def is_key(value: Any) -> bool:
     except ValueError:
         return False
     return value[len(TAG) :].islower() or value[len(TAG) :].isdigit()
+
+
+_RUN = re.compile(rf"(?:{re.escape(TAG)}[0-9a-f]{{{HEX_DIGITS}}})*")
+
+
+def split_run(text: str) -> list[str] | None:
+    """Keys written back to back (fixed width, no separator), or None if any is malformed."""
+    if not _RUN.fullmatch(text):
+        return None
+    return [text[i : i + KEY_LENGTH] for i in range(0, len(text), KEY_LENGTH)]
 
 
 def short(key: str) -> str:

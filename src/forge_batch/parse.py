@@ -152,9 +152,9 @@ def record_tools(
 
 
 def parse_seed(
-    spec: plan.SeedSpec, key: str, cached: Cached, toolset: ToolSet, config: Config
+    spec: plan.SeedSpec, key: str, cached: Cached, toolset: ToolSet, config: Config, source: str
 ) -> tuple[Sample | None, dict[str, Any], Failure | None]:
-    """One seed response -> (sample, meta, failure)."""
+    """One seed response -> (sample, meta, failure); ``source`` names the stage."""
     sample_id = keys.short(key)
     content, meta, failure = content_of(cached)
     meta = {"request_key": key, "parent": None, **meta, "tool": spec.tool}
@@ -180,13 +180,14 @@ def parse_seed(
         tools = [toolset.by_name[n].openai() for n in spec.shown]
     else:
         tools = record_tools(sample_id, spec.targets, toolset, config)
-    return Sample(sample_id, "seed", spec.scenario, messages, tools, meta), meta, None
+    return Sample(sample_id, source, spec.scenario, messages, tools, meta), meta, None
 
 
 def parse_paraphrases(
     seed: Sample,
     key: str,
     cached: Cached,
+    source: str,
 ) -> tuple[list[Sample], dict[str, Any], Failure | None]:
     """One paraphrase response -> samples sharing the seed's calls and results."""
     content, meta, failure = content_of(cached)
@@ -209,7 +210,7 @@ def parse_paraphrases(
         out.append(
             Sample(
                 f"{keys.short(key)}-{j}",
-                "paraphrase",
+                source,
                 seed.scenario,
                 messages,
                 seed.tools,

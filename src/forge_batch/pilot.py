@@ -15,25 +15,34 @@ N`` pick the same requests, and a larger N contains a smaller one's sample.
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import plan, reasoning, response
-from .build import Builder
 from .cache import ReadOnlyCache
 from .config import SCENARIOS, Config
 from .fsio import atomic_write
+from .index import RequestIndex
+from .judging import Judge, Passes
 from .ledger import State, in_flight_keys
-from .stages import seed_requests
+from .spool import spool
+from .stages import SEED
 from .tools import ToolSet
 
 
-def sample_keys(config: Config, toolset: ToolSet, n: int) -> set[str]:
-    """The keys of the pilot: ``n`` planned seed requests, spread over scenarios."""
+def sample_keys(
+    config: Config, toolset: ToolSet, n: int, *, index: RequestIndex | None = None
+) -> set[str]:
+    """The keys of the pilot: ``n`` planned seed requests, spread over scenarios.
+
+    ``index``: the command's request index (keys rendered once per command).
+    """
+    index = index or RequestIndex(config, toolset)
     by_scenario: dict[str, list[str]] = defaultdict(list)
-    for spec, req in seed_requests(config, toolset):
-        by_scenario[spec.scenario].append(req.key)
+    for key, spec in index.entries(SEED):
+        by_scenario[spec.scenario].append(key)
     planned = {s: len(by_scenario.get(s, [])) for s in SCENARIOS}
     total = sum(planned.values())
     n = min(n, total)
@@ -70,28 +79,38 @@ class PilotReport:
         return sum(self.accepted_by_scenario.values())
 
 
-def evaluate(config: Config, toolset: ToolSet, keys: set[str]) -> PilotReport:
-    """Parse and check the pilot's cached answers (nothing is written)."""
+def evaluate(
+    config: Config, toolset: ToolSet, keys: set[str], *, index: RequestIndex | None = None
+) -> PilotReport:
+    """Parse and check the pilot's cached answers (nothing is written).
+
+    The seeds are judged as the build's seed pass judges them (checks, then
+    dedup in plan order), without the real data.
+    """
+    index = index or RequestIndex(config, toolset)
     state = State(config.paths.batches)
     failures = state.failure_summary(config.engine.max_attempts)
     planned: Counter[str] = Counter()
     scenario_of: dict[str, str] = {}
-    for spec, req in seed_requests(config, toolset):
+    for key, spec in index.entries(SEED):
         planned[spec.scenario] += 1
-        if req.key in keys:
-            scenario_of[req.key] = spec.scenario
+        if key in keys:
+            scenario_of[key] = spec.scenario
     report = PilotReport(len(keys), sum(planned.values()), dict(planned))
-    with ReadOnlyCache(config.paths.cache) as cache:
-        builder = Builder(config, toolset, cache, failures, in_flight_keys(state))
-        for sample, rej in builder.seeds():
-            key = sample.meta.get("request_key") if sample else rej.key if rej else None
-            if key not in keys:
-                continue
-            scenario = scenario_of[key]
-            if sample is not None:
-                report.accepted_by_scenario[scenario] += 1
-            elif rej is not None and rej.check != "request_failed":
-                report.rejects[(scenario, rej.check)] += 1
+    judge = Judge(config, index.toolset, failures, in_flight_keys(state))
+    with (
+        ReadOnlyCache(config.paths.cache) as cache,
+        tempfile.TemporaryDirectory(prefix="forge-batch-") as tmp,
+        spool(Path(tmp)) as scratch,
+    ):
+        for _, kept, rejects in Passes(judge, index, cache, scratch).stage(SEED):
+            for sample, _ in kept:
+                key = sample.meta.get("request_key")
+                if key in keys:
+                    report.accepted_by_scenario[scenario_of[key]] += 1
+            for rej in rejects:
+                if rej.key in keys and rej.check != "request_failed":
+                    report.rejects[(scenario_of[rej.key], rej.check)] += 1
         found = cache.get_many(sorted(keys))
     for key, scenario in scenario_of.items():
         report.sent_by_scenario[scenario] += 1

@@ -3,7 +3,7 @@
 A Sample is one training conversation in OpenAI chat format; ``to_json`` is
 the ``out/dataset.jsonl`` record (contract fb-dataset/1):
 
-    {"id", "source": "seed"|"paraphrase"|"real", "scenario", "messages",
+    {"id", "source": "real"|<stage name>, "scenario", "messages",
      "tools": [OpenAI tools with the original parameter schemas],
      "meta": {"request_key", "parent", "model", "batch_id", "usage", ...}}
 
@@ -18,7 +18,7 @@ from typing import Any
 
 DATASET_VERSION = "fb-dataset/1"
 REJECT_VERSION = "fb-reject/1"
-SOURCES = ("real", "seed", "paraphrase")
+REAL = "real"  # the source of curated samples; generated ones carry their stage's name
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,56 +13,22 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import reasoning
 from .config import SCENARIOS, Config
 from .fsio import atomic_write
+from .stages import NAMES as STAGES
+from .stages import SOURCES
+from .stages import STAGES as STAGE_OBJECTS
+from .stats import StageStats, Stats
 
-SOURCES = ("real", "seed", "paraphrase")
-STAGES = ("seed", "paraphrase")
+__all__ = ["StageStats", "Stats", "chart_png", "render", "write_report"]
+
+NO_TOOL_SCENARIO = "no_tool"  # its samples call no tool, whatever the seed targeted
 PARSE_MIN, SCHEMA_MIN, DUP_MAX = 0.98, 0.95, 0.05
 MAX_CHART_TOOLS = 30
 NO_TOOL = "(no tool)"
-
-
-@dataclass(slots=True)
-class StageStats:
-    """Counts for one stage, filled by build as it goes."""
-
-    planned: int = 0  # requests the plan asks for
-    cached: int = 0  # responses in the cache (the parse-rate denominator)
-    pending: int = 0  # not answered yet: unsent or in flight
-    in_flight: int = 0  # ... of which in a batch not yet collected
-    retrying: int = 0  # ... of which failed before and will be sent again
-    given_up: int = 0  # failed max_attempts times; rejected as request_failed
-    parsed: int = 0  # responses that parsed into at least one sample
-    samples: int = 0  # samples parsed
-    accepted: int = 0
-    rejected: int = 0
-    failed_reasons: dict[str, int] = field(default_factory=dict)  # given-up requests by reason
-
-
-@dataclass(slots=True)
-class Stats:
-    """Everything the report (and status) shows; build fills it in one pass."""
-
-    stages: dict[str, StageStats] = field(default_factory=lambda: {s: StageStats() for s in STAGES})
-    rejects: dict[str, int] = field(default_factory=dict)  # check -> dropped samples/responses
-    kept: dict[tuple[str, str | None, str], int] = field(
-        default_factory=dict
-    )  # (scenario, tool, source) -> samples in the dataset
-    arg_checked: int = 0  # samples with calls that reached the argument checks
-    arg_passed: int = 0  # ... and passed json/tool/required/unknown_args/schema
-    dup_candidates: int = 0  # samples that passed every other check
-    duplicates: int = 0  # ... and were dropped as (near-)duplicates
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int | None = None  # cached prompt tokens, None when the API did not say
-    reasoning_tokens: int = 0  # part of completion_tokens (reasoning models)
-    truncated: int = 0  # responses with finish_reason "length"
-    truncated_by_reasoning: int = 0  # ... whose reasoning used at least 80% of the output
 
 
 def _pct(num: int, den: int) -> str:
@@ -85,7 +51,8 @@ def _quality(stats: Stats, config: Config) -> list[str]:
     resp = sum(s.cached for s in stats.stages.values())
     parsed = sum(s.parsed for s in stats.stages.values())
     total = sum(stats.kept.values())
-    synth = sum(n for (_, _, src), n in stats.kept.items() if src == "paraphrase")
+    synthetic = {s.name for s in STAGE_OBJECTS if s.synthetic}
+    synth = sum(n for (_, _, src), n in stats.kept.items() if src in synthetic)
     cap = config.synthetic_cap
     rows = [
         _gate(
@@ -170,12 +137,17 @@ def _rejects(stats: Stats) -> list[str]:
     return ["## Rejects by check", "", *_table(["check", "count"], rows)]
 
 
+def _tool(scenario: str, tool: str | None) -> str:
+    """The tool a kept sample counts under: none for a no_tool sample."""
+    return NO_TOOL if scenario == NO_TOOL_SCENARIO or not tool else tool
+
+
 def _mix(stats: Stats, axis: int) -> dict[str, dict[str, int]]:
     """{scenario or tool: {source: count}} from the kept counts."""
     mix: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SOURCES, 0))
-    for key, n in stats.kept.items():
-        label = key[axis] or NO_TOOL
-        mix[label][key[2]] = mix[label].get(key[2], 0) + n
+    for (scenario, tool, source), n in stats.kept.items():
+        label = scenario if axis == 0 else _tool(scenario, tool)
+        mix[label][source] = mix[label].get(source, 0) + n
     return mix
 
 
@@ -303,14 +275,15 @@ def chart_png(stats: Stats) -> bytes | None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
         from matplotlib.transforms import offset_copy
     except ImportError:
         return None
     by_scen: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_src: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for (scenario, tool, source), n in stats.kept.items():
-        by_scen[tool or NO_TOOL][scenario] += n
-        by_src[tool or NO_TOOL][source] += n
+        by_scen[_tool(scenario, tool)][scenario] += n
+        by_src[_tool(scenario, tool)][source] += n
     order = sorted(by_src, key=lambda t: (-sum(by_src[t].values()), t))
     if len(order) > MAX_CHART_TOOLS:
         rest = order[MAX_CHART_TOOLS - 1 :]
@@ -328,11 +301,18 @@ def chart_png(stats: Stats) -> bytes | None:
     tab10 = plt.get_cmap("tab10")
     palette = [*SCENARIOS, *(s for s in scenarios if s not in SCENARIOS)]
     scen_color = {s: tab10(i % 10) for i, s in enumerate(palette)}
-    src_color = dict(zip(SOURCES, ("#1b9e77", "#7570b3", "#d95f02"), strict=True))
+    colors = ("#1b9e77", "#7570b3", "#d95f02", "#e7298a", "#66a61e")
+    src_color = {s: colors[i % len(colors)] for i, s in enumerate(SOURCES)}
     try:
         for ax, table, keys, colors, title in (
             (axes[0], by_scen, scenarios, scen_color, "scenario mix"),
-            (axes[1], by_src, list(SOURCES), src_color, "source mix"),
+            (
+                axes[1],
+                by_src,
+                [s for s in SOURCES if any(by_src[t].get(s) for t in order)],
+                src_color,
+                "source mix",
+            ),
         ):
             left = [0] * len(order)
             for key in keys:
@@ -341,6 +321,7 @@ def chart_png(stats: Stats) -> bytes | None:
                 left = [a + b for a, b in zip(left, values, strict=True)]
             ax.set_title(title)
             ax.set_xlabel("kept samples")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole samples
             below = offset_copy(ax.transAxes, fig, y=-0.45, units="inches")
             ax.legend(
                 loc="upper center",

@@ -15,8 +15,10 @@ from . import build, pilot, progress
 from .collect import CollectResult, collect_batches, import_file
 from .config import Config
 from .engine import api_key, open_engine
+from .index import RequestIndex
 from .ledger import State, project_lock
 from .prepare import PrepareResult, prepare
+from .real import check_real
 from .submit import SubmitResult, submit, wait
 from .tools import project_tools
 
@@ -52,7 +54,7 @@ def collect(
     collect waits for the ones in flight instead of leaving them behind.
     """
     toolset = project_tools(config)  # bad inputs fail before anything is touched
-    build.check_real(config)
+    check_real(config)
     api_key(config)  # a missing key must stop an import before it writes the cache
     if import_path is not None:
         imported = import_file(config, import_path)
@@ -70,15 +72,16 @@ def run_pilot(config: Config, size: int, *, poll_interval: float | None = None) 
     """Send the pilot sample (one round: prepare, submit and wait, collect), then
     report on it (printed and written to out/pilot.md) and stop."""
     toolset = project_tools(config)
-    build.check_real(config)
+    check_real(config)
+    index = RequestIndex(config, toolset)
     beat = progress.Heartbeat()
     with open_engine(config) as engine:
-        prepared = prepare(config, toolset, pilot=size)
+        prepared = prepare(config, toolset, index=index, pilot=size)
         beat.phase(f"pilot: prepare wrote {prepared.written:,} request(s)")
         submit(config, engine, wait_for=True, poll_interval=poll_interval, beat=beat)
         collect_batches(config, engine)
-    keys = pilot.sample_keys(config, toolset, size)
-    text = pilot.render(pilot.evaluate(config, toolset, keys), config)
+    keys = pilot.sample_keys(config, toolset, size, index=index)
+    text = pilot.render(pilot.evaluate(config, toolset, keys, index=index), config)
     return text, pilot.write(text, config)
 
 
@@ -86,12 +89,13 @@ def run(
     config: Config, *, poll_interval: float | None = None, max_rounds: int = MAX_ROUNDS
 ) -> RunResult:
     toolset = project_tools(config)
-    build.check_real(config)
+    check_real(config)
+    index = RequestIndex(config, toolset)  # every round and the build share it
     result = RunResult()
     beat = progress.Heartbeat()
     with open_engine(config) as engine:
         for n in range(1, max_rounds + 1):
-            prepared = prepare(config, toolset)
+            prepared = prepare(config, toolset, index=index)
             if prepared.written:
                 beat.phase(
                     f"round {n}: prepare wrote {prepared.written:,} request(s) in "
@@ -118,6 +122,6 @@ def run(
                 result.finished = True
                 break
     beat.phase("building the dataset")
-    result.built = build.build(config, toolset)
+    result.built = build.build(config, toolset, index=index)
     beat.phase(f"done: {result.built.total:,} samples")
     return result

@@ -1,0 +1,112 @@
+"""What a stage is: the requests it plans, how it renders them, how it reads the answers.
+
+A stage is an object (one module per stage, one entry in ``stages.STAGES``).
+Every command drives stages through this interface only, so adding a stage
+never touches prepare, build or status:
+
+* ``plan`` yields the specs of a stage with no inputs (the seeds: from the plan);
+* ``spec_for`` gives the spec a stage plans from one accepted sample of one of
+  its ``inputs`` (a paraphrase from an accepted seed), or None for none;
+* ``render`` turns a spec into a keyed request (prompt, token limit);
+* ``parse`` turns a cached response into samples (or a failure: check, reason);
+* ``to_json``/``from_json`` store a planned spec in the accepted record
+  (``accepted.py``), so a later command plans without judging again.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .. import keys
+from ..cache import Cached
+from ..config import Config
+from ..records import Sample
+from ..tools import ToolSet
+
+Failure = tuple[str, str]  # (check, reason)
+
+
+@dataclass(slots=True)  # not frozen: built once per request, a frozen __init__ costs 2x
+class Request:
+    stage: str
+    key: str
+    canonical: bytes  # canonical JSON of the body (what the key hashes)
+    max_output_tokens: int
+
+
+@dataclass(slots=True)
+class Parsed:
+    """What ``Stage.parse`` made of one response."""
+
+    samples: list[Sample]
+    meta: dict[str, Any]  # response facts (model, usage, ...) also when it failed
+    failure: Failure | None = None
+
+
+class Stage(ABC):
+    """One generation stage. Subclasses set ``name`` and ``inputs``."""
+
+    name: str = ""
+    inputs: tuple[str, ...] = ()  # stages whose accepted samples this one plans from
+    # Synthetic samples (rewrites of a parent) compete for the synthetic_cap share of the
+    # dataset (merge.select) instead of being kept outright.
+    synthetic: bool = False
+
+    @abstractmethod
+    def max_tokens(self, config: Config) -> int:
+        """The token limit of this stage's requests."""
+
+    def plan(self, config: Config, toolset: ToolSet) -> Iterator[Any]:
+        """Specs planned from the configuration alone (stages without inputs)."""
+        return iter(())
+
+    def size(self, config: Config) -> int | None:
+        """How many requests ``plan`` yields, when known up front (for progress bars)."""
+        return None
+
+    def spec_for(self, sample: Sample, config: Config) -> Any | None:
+        """The spec planned from one accepted sample of an input stage (None: nothing)."""
+        return None
+
+    @abstractmethod
+    def render(self, spec: Any, config: Config, toolset: ToolSet) -> Request:
+        """The keyed request of one spec (its prompt and token limit)."""
+
+    @abstractmethod
+    def parse(
+        self,
+        spec: Any,
+        key: str,
+        cached: Cached,
+        parent: Sample | None,
+        config: Config,
+        toolset: ToolSet,
+    ) -> Parsed:
+        """One cached response -> samples. ``parent``: the input sample (None for seeds)."""
+
+    def scenario(self, spec: Any) -> str:
+        """The scenario a reject of this spec is filed under."""
+        return str(spec.scenario)
+
+    def reject_id(self, key: str) -> str:
+        """Id of a reject for a request that gave no sample."""
+        return keys.short(key)
+
+    def enabled(self, config: Config) -> bool:
+        """False when the configuration turns this stage off."""
+        return True
+
+    @abstractmethod
+    def to_json(self, spec: Any) -> Any:
+        """A planned spec as JSON, for the accepted record."""
+
+    @abstractmethod
+    def from_json(self, data: Any) -> Any:
+        """The inverse of ``to_json``."""
+
+    def request(self, canonical: bytes, config: Config) -> Request:
+        """A Request of this stage from canonical body bytes."""
+        return Request(self.name, keys.key_of(canonical), canonical, self.max_tokens(config))

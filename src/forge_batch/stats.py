@@ -1,0 +1,170 @@
+"""The running counters of a build: what the report draws and what status shows.
+
+Build fills one ``Stats`` as it judges samples; ``report`` only renders it and
+``status`` reads the copy the last build stored (``out/.build-stats.json``,
+version fb-build-stats/1), so neither has to build again to count.
+Every counter changes through ``Stats.update``: one place to read what a
+counter means and when it moves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from . import reasoning, response
+from .fsio import atomic_write
+
+STORED_VERSION = "fb-build-stats/1"
+STORED_NAME = ".build-stats.json"
+
+
+@dataclass(slots=True)
+class StageStats:
+    """Counts for one stage, filled by build as it goes."""
+
+    planned: int = 0  # requests the plan asks for
+    cached: int = 0  # responses in the cache (the parse-rate denominator)
+    pending: int = 0  # not answered yet: unsent or in flight
+    in_flight: int = 0  # ... of which in a batch not yet collected
+    retrying: int = 0  # ... of which failed before and will be sent again
+    given_up: int = 0  # failed max_attempts times; rejected as request_failed
+    parsed: int = 0  # responses that parsed into at least one sample
+    samples: int = 0  # samples parsed
+    accepted: int = 0
+    rejected: int = 0
+    failed_reasons: dict[str, int] = field(default_factory=dict)  # given-up requests by reason
+
+
+def _stage_names() -> tuple[str, ...]:
+    from .stages import NAMES  # the registry; stats only needs their names
+
+    return NAMES
+
+
+@dataclass(slots=True)
+class Stats:
+    """Everything the report (and status) shows; build fills it in one pass."""
+
+    stages: dict[str, StageStats] = field(
+        default_factory=lambda: {s: StageStats() for s in _stage_names()}
+    )
+    rejects: dict[str, int] = field(default_factory=dict)  # check -> dropped samples/responses
+    kept: dict[tuple[str, str | None, str], int] = field(
+        default_factory=dict
+    )  # (scenario, tool, source) -> samples in the dataset
+    arg_checked: int = 0  # samples with calls that reached the argument checks
+    arg_passed: int = 0  # ... and passed json/tool/required/unknown_args/schema
+    dup_candidates: int = 0  # samples that passed every other check
+    duplicates: int = 0  # ... and were dropped as (near-)duplicates
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int | None = None  # cached prompt tokens, None when the API did not say
+    reasoning_tokens: int = 0  # part of completion_tokens (reasoning models)
+    truncated: int = 0  # responses with finish_reason "length"
+    truncated_by_reasoning: int = 0  # ... whose reasoning used at least 80% of the output
+
+    def update(self, event: str, stage: str | None = None, n: int = 1, **what: Any) -> None:
+        """Count one event. ``stage`` names the stage for per-stage events.
+
+        Events: planned, cached, parsed, samples (n), accepted, rejected (per
+        stage); pending (in_flight=, retrying=), given_up (reason=) (per stage);
+        reject (check=, stage= when a stage's sample); usage (usage=, finish_reason=);
+        argument (passed=); dedup (duplicate=); kept (scenario=, tool=, source=).
+        """
+        if event == "usage":
+            self._usage(what["usage"], what.get("finish_reason"))
+        elif event == "reject":
+            self.rejects[what["check"]] = self.rejects.get(what["check"], 0) + n
+            if stage in self.stages:
+                self.stages[stage].rejected += n
+        elif event == "argument":
+            self.arg_checked += n
+            self.arg_passed += n if what["passed"] else 0
+        elif event == "dedup":
+            self.dup_candidates += n
+            self.duplicates += n if what["duplicate"] else 0
+        elif event == "kept":
+            slot = (what["scenario"], what["tool"], what["source"])
+            self.kept[slot] = self.kept.get(slot, 0) + n
+            if what["source"] in self.stages:
+                self.stages[what["source"]].accepted += n
+        else:
+            self._stage(event, self.stages[stage or ""], n, what)
+
+    @staticmethod
+    def _stage(event: str, st: StageStats, n: int, what: dict[str, Any]) -> None:
+        if event == "pending":
+            st.pending += n
+            st.in_flight += n if what.get("in_flight") else 0
+            st.retrying += n if what.get("retrying") else 0
+        elif event == "given_up":
+            st.given_up += n
+            reason = what["reason"]
+            st.failed_reasons[reason] = st.failed_reasons.get(reason, 0) + n
+        elif event in ("planned", "cached", "parsed", "samples"):
+            setattr(st, event, getattr(st, event) + n)
+        else:
+            raise ValueError(f"unknown stats event {event!r}")
+
+    def _usage(self, usage: Any, finish_reason: str | None) -> None:
+        prompt, completion, cached = response.token_counts(usage)
+        self.prompt_tokens += prompt
+        self.completion_tokens += completion
+        thought = reasoning.reasoning_tokens(usage)
+        self.reasoning_tokens += thought
+        if finish_reason == "length":
+            self.truncated += 1
+            if completion and thought >= 0.8 * completion:
+                self.truncated_by_reasoning += 1
+        if cached is not None:
+            self.cached_tokens = (self.cached_tokens or 0) + cached
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kept"] = [[*slot, n] for slot, n in sorted(self.kept.items(), key=_slot_order)]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Stats:
+        stats = cls(stages={k: StageStats(**v) for k, v in data["stages"].items()})
+        for name in (
+            "rejects",
+            "arg_checked",
+            "arg_passed",
+            "dup_candidates",
+            "duplicates",
+            "prompt_tokens",
+            "completion_tokens",
+            "cached_tokens",
+            "reasoning_tokens",
+            "truncated",
+            "truncated_by_reasoning",
+        ):
+            setattr(stats, name, data[name])
+        stats.kept = {(s, t, src): n for s, t, src, n in data["kept"]}
+        return stats
+
+
+def _slot_order(item: tuple[tuple[str, str | None, str], int]) -> tuple[str, str, str]:
+    (scenario, tool, source), _ = item
+    return scenario, tool or "", source
+
+
+def store(out: Path, stats: Stats, summary: dict[str, Any]) -> None:
+    """Keep what the build counted (and ``summary``: its dataset facts) for status."""
+    doc = {"version": STORED_VERSION, "stats": stats.to_json(), **summary}
+    atomic_write(out / STORED_NAME, orjson.dumps(doc, option=orjson.OPT_SORT_KEYS))
+
+
+def load(out: Path) -> tuple[Stats, dict[str, Any]] | None:
+    """(stats, summary) of the last build, or None when there is none we can read."""
+    with contextlib.suppress(FileNotFoundError, orjson.JSONDecodeError, KeyError, TypeError):
+        doc = orjson.loads((out / STORED_NAME).read_bytes())
+        if isinstance(doc, dict) and doc.get("version") == STORED_VERSION:
+            return Stats.from_json(doc["stats"]), doc
+    return None
