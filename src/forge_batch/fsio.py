@@ -170,7 +170,7 @@ def open_regular(
             raise error(f"{what} is a folder, not a file", path=path, hint=hint)
         raise error(f"{what} is {_kind(mode)}, not a regular file", path=path, hint=hint)
     os.set_blocking(fd, True)
-    return open(fd, "rb")  # the caller closes it (a file is its own context manager)
+    return os.fdopen(fd, "rb")  # the caller closes it (a file is its own context manager)
 
 
 def read_capped(
