@@ -173,7 +173,7 @@ def test_http_429_500_and_reset_are_retried_without_duplicates(
 ) -> None:
     # seed 18: call 0 (the first upload) is reset, then a 500 and a 429 within 8 calls
     srv = servers.start("http_429=0.1,http_500=0.1,reset=0.06,seed=18")
-    cfg = make_project(tmp_path / "p", srv)
+    cfg = make_project(tmp_path / "p", srv, engine={"keep_inputs": True})  # uploads counted below
     ok(cfg, "run")
     _, books = audit(cfg, srv)  # one batch per upload
     assert not books.failures  # HTTP faults never fail a request line
