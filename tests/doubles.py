@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import re
 import sys
@@ -279,8 +280,15 @@ class OddUsageModel(FakeModel):
 
 
 class SlowFakeModel(FakeModel):
-    """FakeModel taking 2 s per request without a way to cut it short, like a real model
-    in the middle of a generation (test double)."""
+    """FakeModel taking 5 s per request without a way to cut it short, like a real model
+    in the middle of a generation (test double). With ``FORGE_TEST_BUSY_MARK`` set, it
+    writes that file as each request starts (so a test knows one is running)."""
 
     def __init__(self) -> None:
-        super().__init__(delay=2.0)
+        super().__init__(delay=5.0)
+
+    def __call__(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        mark = os.environ.get("FORGE_TEST_BUSY_MARK")
+        if mark:
+            Path(mark).write_text("busy")
+        return super().__call__(body)
