@@ -171,7 +171,7 @@ def lookup_floor(toml: Path, keys: list[str]) -> float:
             t = c.Timer()
             found = cache.contains_many(keys)
             times.append(t())
-    assert len(found) == len(keys)
+    assert found <= set(keys)  # after an edit some planned keys are (rightly) not cached
     return min(times)
 
 
