@@ -21,6 +21,7 @@ import builtins
 import contextlib
 import errno
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -74,9 +75,15 @@ def grow(path: Path, size: str) -> None:
     subprocess.run(["mount", "-o", f"remount,size={size}", str(path)], check=True)
 
 
+PROGRESS_LINE = re.compile(r"^\[\d{2}:\d{2}:\d{2} UTC\] ")
+
+
 def _one_line_disk_full(done: Any) -> None:
     assert done.code == 1, str(done)
-    assert done.err.strip().count("\n") == 0 and DISK_FULL in done.err, str(done)
+    # progress lines ("[hh:mm:ss UTC] ...") may come first; the error itself is one last line
+    lines = [ln for ln in done.err.strip().splitlines() if not PROGRESS_LINE.match(ln)]
+    assert len(lines) == 1 and DISK_FULL in lines[0], str(done)
+    assert done.err.strip().splitlines()[-1] == lines[0], str(done)
     assert "Traceback" not in done.err
 
 
