@@ -171,3 +171,30 @@ def test_status_of_a_100k_project_renders_nothing_and_is_quick(
     assert st["stages"]["seed"]["planned"] == st["stages"]["seed"]["pending"] == 100_000
     assert st["accounting"]["balanced"]
     assert elapsed < 2.0, elapsed
+
+
+def test_the_build_is_byte_identical_with_worker_processes(
+    make_project: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forge_batch import build, examine
+
+    cfg = make_project(seeds=40, paraphrases_per_seed=2)
+    assert CliRunner().invoke(cli, ["-c", str(cfg), "run"]).exit_code == 0  # small: in process
+    out = cfg.parent / "out"
+    files = ("dataset.jsonl", "rejects.jsonl", "report.md")
+    alone = {name: (out / name).read_bytes() for name in files}
+    started = []
+    real_workers = examine.Examiner._workers
+
+    def workers(self: examine.Examiner) -> object:
+        started.append(1)
+        return real_workers(self)
+
+    monkeypatch.setattr(examine.Examiner, "_workers", workers)
+    monkeypatch.setattr(examine, "MIN_PARALLEL", 0)
+    monkeypatch.setenv("FORGE_BATCH_WORKERS", "2")
+    if examine._cores() < 2:
+        pytest.skip("one core: no worker processes")
+    build.build(config_mod.load(cfg))
+    assert started  # the passes really ran in worker processes
+    assert {name: (out / name).read_bytes() for name in files} == alone

@@ -26,12 +26,13 @@ import orjson
 from . import accepted, merge, progress, stats
 from .cache import ReadOnlyCache, ResponseCache
 from .config import Config
+from .examine import Judged
 from .fsio import atomic_writer, remove_stale_temps
 from .index import RequestIndex
 from .judging import Judge, Passes
 from .ledger import State, in_flight_keys
 from .real import check_real
-from .records import Reject, Sample
+from .records import Reject
 from .report import write_report
 from .spool import spool
 from .stages import STAGES, Stage
@@ -65,17 +66,19 @@ class _Assembly:
         self.passes, self._rejects = passes, rejects
         self.spool = passes.spool
         self.stats = passes.judge.stats
-        self.keep: list[tuple[str, int, str]] = []  # (id, offset, source), sorted at the end
+        # (id, offset, source, scenario, tool), sorted at the end: the dataset pass
+        # copies lines without parsing them
+        self.keep: list[tuple[str, int, str, str, str | None]] = []
         self.base: dict[str, int] = {}  # non-synthetic kept samples per scenario
         self.candidates: dict[str, list[merge.Candidate]] = {}  # per synthetic stage
-        self.offsets: dict[str, int] = {}  # candidate id -> offset
+        self.offsets: dict[str, tuple[int, str | None]] = {}  # candidate id -> (offset, tool)
 
     def reject(self, rej: Reject) -> None:
         self.stats.update("reject", rej.source, check=rej.check)
         self._rejects.write(orjson.dumps(rej.to_json()) + b"\n")
 
-    def _accept(self, sample: Sample, offset: int) -> None:
-        self.keep.append((sample.id, offset, sample.source))
+    def _accept(self, sample: Judged, offset: int) -> None:
+        self.keep.append((sample.id, offset, sample.source, sample.scenario, sample.tool))
         self.base[sample.scenario] = self.base.get(sample.scenario, 0) + 1
 
     def real(self) -> None:
@@ -94,19 +97,19 @@ class _Assembly:
                     self._accept(sample, offset)
                 continue
             assert parent is not None, "a synthetic stage rewrites an accepted sample"
-            texts = [(p.id, p.scenario, "\n".join(p.user_texts())) for p, _ in kept]
-            pool.extend(merge.candidates(parent.id, "\n".join(parent.user_texts()), texts))
+            texts = [(p.id, p.scenario, "\n".join(p.texts)) for p, _ in kept]
+            pool.extend(merge.candidates(parent.id, "\n".join(parent.texts), texts))
             for sample, offset in kept:
-                self.offsets[sample.id] = offset
+                self.offsets[sample.id] = (offset, sample.tool)
 
     def select(self, cap: float) -> None:
         """Keep the candidates the cap allows (by diversity); reject the others."""
         for source, pool in self.candidates.items():
             chosen = set(merge.select(pool, self.base, cap))
             for cand in pool:
-                offset = self.offsets[cand.id]
+                offset, tool = self.offsets[cand.id]
                 if cand.id in chosen:
-                    self.keep.append((cand.id, offset, source))
+                    self.keep.append((cand.id, offset, source, cand.scenario, tool))
                     continue
                 data = orjson.loads(self.spool.get(offset))
                 reason = f"over the synthetic cap of {cap:g}"
@@ -118,13 +121,10 @@ class _Assembly:
     def write(self, fh: Any, result: BuildResult) -> None:
         """The dataset in id order (mixes scenarios and sources for trainers)."""
         self.keep.sort()
-        for _, offset, source in self.keep:
-            line = self.spool.get(offset)
-            fh.write(line)
+        for _, offset, source, scenario, tool in self.keep:
+            fh.write(self.spool.get(offset))
             result.kept[source] = result.kept.get(source, 0) + 1
-            data = orjson.loads(line)
-            tool = (data.get("meta") or {}).get("tool")
-            self.stats.update("kept", scenario=data["scenario"], tool=tool, source=source)
+            self.stats.update("kept", scenario=scenario, tool=tool, source=source)
 
 
 def build(
@@ -159,10 +159,13 @@ def build(
         passes = Passes(judge, index, cache, scratch, known=accepted.read(out))
         run = _Assembly(passes, rej_fh)
         passes.reject = run.reject
-        run.real()
-        for stage in STAGES:
-            if stage.enabled(config):
-                run.stage(stage, passes.length(stage))
+        try:
+            run.real()
+            for stage in STAGES:
+                if stage.enabled(config):
+                    run.stage(stage, passes.length(stage))
+        finally:
+            passes.close()  # the worker processes, if a stage was big enough for them
         run.select(config.synthetic_cap)
         with atomic_writer(result.dataset) if write else open(os.devnull, "wb") as fh:
             run.write(fh, result)

@@ -86,6 +86,16 @@ def load(raw: Any) -> Cached | None:
     return None if body is None else Cached(body, entry.batch_id)
 
 
+# diskcache's tag of an entry whose body passed response.check when it was stored.
+CHECKED = "checked"
+
+
+def _usable(raw: Any, tag: Any) -> bool:
+    """What ``load`` would say of an entry, cheaply: the checksum alone when its body
+    was checked as it was stored (entries an older version stored get the full check)."""
+    return intact(raw) if tag == CHECKED else load(raw) is not None
+
+
 def _rows(execute: Callable[..., Any], columns: str, keys: list[str]) -> Iterator[tuple]:
     """Rows of diskcache's table for ``keys``, one query per 500 keys.
 
@@ -208,10 +218,10 @@ class ResponseCache:
         keys); each is checked as build will read it (``load``).
         """
         found: set[str] = set()
-        for key, mode, filename, value in _rows(
-            self._cache._sql, "key, mode, filename, value", keys
+        for key, mode, filename, value, tag in _rows(
+            self._cache._sql, "key, mode, filename, value, tag", keys
         ):
-            if load(_fetch(self._cache.disk, mode, filename, value)) is not None:
+            if _usable(_fetch(self._cache.disk, mode, filename, value), tag):
                 found.add(key)
             else:
                 self._cache.delete(key, retry=True)
@@ -237,12 +247,19 @@ class ResponseCache:
         self._cache.delete(key, retry=True)
         self.dropped.append(key)
 
-    def put_many(self, items: Iterable[tuple[str, dict[str, Any], str | None]]) -> int:
-        """Store (key, body, batch_id) items in one transaction; return how many."""
+    def put_many(
+        self, items: Iterable[tuple[str, dict[str, Any], str | None]], *, checked: bool = False
+    ) -> int:
+        """Store (key, body, batch_id) items in one transaction; return how many.
+
+        ``checked``: every body passed response.check (collect's classify), so a
+        later membership test needs only the checksum (see ``valid_many``).
+        """
         n = 0
+        tag = CHECKED if checked else None
         with _full_disk(self.folder), self._cache.transact(retry=True):
             for key, body, batch_id in items:
-                self._cache.set(key, encode(body, batch_id), retry=True)
+                self._cache.set(key, encode(body, batch_id), retry=True, tag=tag)
                 n += 1
         return n
 
@@ -307,8 +324,8 @@ class ReadOnlyCache:
         """Which of ``keys`` hold a usable entry (as ``load`` reads it; nothing is dropped)."""
         if self._con is None:
             return set()
-        rows = _rows(self._con.execute, "key, mode, filename, value", keys)
-        return {key for key, *raw in rows if load(_fetch(self._disk, *raw)) is not None}
+        rows = _rows(self._con.execute, "key, mode, filename, value, tag", keys)
+        return {key for key, *raw, tag in rows if _usable(_fetch(self._disk, *raw), tag)}
 
     def get(self, key: str) -> Cached | None:
         if self._con is None:

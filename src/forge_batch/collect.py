@@ -159,11 +159,11 @@ def ingest(rec: ShardRecord, state: State, engine: Engine, cache: ResponseCache)
                     failures.pop(key, None)
                     batch.append((key, body, rec.batch_id))
                     if len(batch) >= PUT_BATCH:
-                        result.cached += cache.put_many(batch)
+                        result.cached += cache.put_many(batch, checked=True)
                         batch = []
                 elif failure is not None and key not in failures:
                     failures[key] = Failure(key, rec.batch_id, *failure)
-            result.cached += cache.put_many(batch)
+            result.cached += cache.put_many(batch, checked=True)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -270,7 +270,7 @@ def import_file(config: Config, path: Path) -> Imported:
                     continue
                 good.append((key, body, f"import:{path.name}"))
                 if len(good) >= PUT_BATCH:
-                    result.cached += cache.put_many(good)
+                    result.cached += cache.put_many(good, checked=True)
                     good = []
-            result.cached += cache.put_many(good)
+            result.cached += cache.put_many(good, checked=True)
     return result

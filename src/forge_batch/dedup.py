@@ -149,6 +149,9 @@ class _Multimap:
         return self._keys.nbytes + self._values.nbytes
 
 
+Print = tuple[list[int], list[int], np.ndarray]  # exact hash, band keys, 8-bit signature
+
+
 class Deduper:
     """Exact, then near-duplicate detection; first wins."""
 
@@ -177,14 +180,21 @@ class Deduper:
 
     def check_and_add(self, sample_id: str, text: str) -> str | None:
         """The id of an earlier sample that ``text`` duplicates, else None (and index it)."""
+        return self.check_and_add_print(sample_id, self.fingerprint(text))
+
+    def fingerprint(self, text: str) -> Print:
+        """What the index needs of a text; pure, so it can be computed in another process."""
         norm = normalize(text)
         exact = [int.from_bytes(hashlib.blake2b(norm.encode(), digest_size=8).digest(), "little")]
+        signature = self._signature(norm)
+        return exact, self._band_keys(signature), signature.astype(np.uint8)
+
+    def check_and_add_print(self, sample_id: str, fp: Print) -> str | None:
+        """``check_and_add`` of a text by its fingerprint (first wins, in call order)."""
+        exact, keys, small = fp
         earlier = self._exact.get(exact)
         if earlier:
             return self._ids[min(earlier)]
-        signature = self._signature(norm)
-        keys = self._band_keys(signature)
-        small = signature.astype(np.uint8)
         best = self._confirm(self._bands.get(keys), small)
         if best is not None:
             return self._ids[best]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -63,12 +63,15 @@ class RequestIndex:
         self.fingerprint = inputs_fingerprint(config, toolset)
         self._planned: dict[str, list[tuple[str, Any]]] = {}  # stage -> [(key, spec)]
         self._keys: dict[str, dict[Any, str]] = {s.name: {} for s in STAGES}  # spec -> key
+        self._stored_keys: dict[str, list[str]] | None = None
         self.renders = 0
 
     # -- rendering -------------------------------------------------------------------------
 
     def render(self, stage: Stage, spec: Any) -> Request:
         """Render one request (and remember its key)."""
+        if isinstance(spec, Later):  # a stored key's spec: the plan is made only now
+            spec = self.entries(stage)[spec.position][1]
         req = stage.render(spec, self.config, self.toolset)
         self.renders += 1
         if stage.inputs:
@@ -89,15 +92,21 @@ class RequestIndex:
     def requests(self, stage: Stage) -> Iterator[tuple[Any, Request | None]]:
         """(spec, request) of every planned request of ``stage`` in plan order.
 
-        The request is None when its key is already known (rendered earlier in
-        this command, or stored by an earlier prepare): ask ``render`` for its body.
+        A request has no body (``canonical`` empty) when its key is already known
+        (rendered earlier in this command, or stored by an earlier prepare): ask
+        ``render`` for it. A stored key comes with a ``Later`` for its spec, so a
+        prepare that writes nothing does not even make the plan.
         """
+        limit = stage.max_tokens(self.config)
         known = self._planned.get(stage.name)
-        if known is None:
-            known = self._load(stage)
         if known is not None:
             for key, spec in known:
-                yield spec, Request(stage.name, key, b"", stage.max_tokens(self.config))
+                yield spec, Request(stage.name, key, b"", limit)
+            return
+        stored = self._stored().get(stage.name)
+        if stored is not None:
+            for i, key in enumerate(stored):
+                yield Later(i), Request(stage.name, key, b"", limit)
             return
         entries: list[tuple[str, Any]] = []
         for spec in stage.plan(self.config, self.toolset):
@@ -108,7 +117,7 @@ class RequestIndex:
 
     def entries(self, stage: Stage) -> list[tuple[str, Any]]:
         """(key, spec) of every planned request of ``stage``."""
-        if stage.name not in self._planned:
+        if stage.name not in self._planned and not self._load(stage):
             for _ in self.requests(stage):
                 pass
         return self._planned[stage.name]
@@ -117,31 +126,36 @@ class RequestIndex:
         """The keys of every planned request of ``stage`` (stored ones need no plan)."""
         if stage.name in self._planned:
             return [key for key, _ in self._planned[stage.name]]
-        stored = read_stored(self.config.paths.batches, self.fingerprint)
-        if stored is not None and stage.name in stored:
-            return stored[stage.name]
-        return [key for key, _ in self.entries(stage)]
+        stored = self._stored().get(stage.name)
+        return stored if stored is not None else [key for key, _ in self.entries(stage)]
 
     def planned_stages(self) -> tuple[Stage, ...]:
         return tuple(s for s in STAGES if not s.inputs)
 
     # -- the stored keys -----------------------------------------------------------------
 
-    def _load(self, stage: Stage) -> list[tuple[str, Any]] | None:
-        stored = read_stored(self.config.paths.batches, self.fingerprint)
-        if stored is None or stage.name not in stored:
-            return None
-        keys_ = stored[stage.name]
+    def _stored(self) -> dict[str, list[str]]:
+        if self._stored_keys is None:
+            found = read_stored(self.config.paths.batches, self.fingerprint)
+            self._stored_keys = found or {}
+        return self._stored_keys
+
+    def _load(self, stage: Stage) -> bool:
+        """Pair the stored keys of ``stage`` with its plan; False when there are none."""
+        keys_ = self._stored().get(stage.name)
+        if keys_ is None:
+            return False
         specs = list(stage.plan(self.config, self.toolset))
         if len(specs) != len(keys_):
-            return None
-        entries = list(zip(keys_, specs, strict=True))
-        self._planned[stage.name] = entries
-        return entries
+            return False
+        self._planned[stage.name] = list(zip(keys_, specs, strict=True))
+        return True
 
     def store(self) -> None:
         """Keep the keys of the planned stages for later commands (when they changed)."""
         stages = self.planned_stages()
+        if all(s.name in self._stored() for s in stages):
+            return  # read from what is stored: nothing new to keep
         if not all(s.name in self._planned for s in stages):
             return
         folder = self.config.paths.batches
@@ -154,6 +168,13 @@ class RequestIndex:
             return
         planned = {s.name: [k for k, _ in self._planned[s.name]] for s in stages}
         write_stored(folder, self.fingerprint, planned)
+
+
+@dataclass(frozen=True, slots=True)
+class Later:
+    """The spec of the ``position``-th planned request, made only if it is needed."""
+
+    position: int
 
 
 def write_stored(folder: Path, fingerprint: str, planned: dict[str, list[str]]) -> None:

@@ -15,26 +15,25 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from . import checks, dedup
+from . import dedup
 from .accepted import Chain, Record
-from .cache import Cached
 from .config import Config
+from .examine import Examined, Examiner, Judged
 from .index import RequestIndex, key_chunks
 from .keyset import KeySet
 from .ledger import Failure
 from .real import real_samples
 from .records import Reject, Sample
 from .spool import Spool, spool
-from .stages import STAGES, Stage, consumers
+from .stages import STAGES, Stage
 from .stats import Stats
 from .tools import ToolSet
 
 # Responses read from the cache per query, and parents read back from the spool per
-# step. A parsed sample holds its tools' full schemas (~35 KB of objects), so this
-# bounds a transient that allocator fragmentation then keeps in the peak RSS: at 100k
-# responses, 100 instead of 500 lowers the build's peak by ~20 MB at the same speed.
+# step (one task for the examiner). A parsed sample holds its tools' full schemas
+# (~35 KB of objects), so this bounds a transient that allocator fragmentation then
+# keeps in the peak RSS: at 100k responses, 100 instead of 500 lowers the build's
+# peak by ~20 MB at the same speed.
 READ_CHUNK = 100
 ARG_CHECKS = frozenset({"json", "tool", "required", "unknown_args", "schema"})
 
@@ -65,7 +64,7 @@ def missing(
 
 
 class Judge:
-    """Checks and dedup of one sample at a time, counted in ``stats``."""
+    """Decides examined samples in order (checks' verdict, then dedup), counted in ``stats``."""
 
     def __init__(
         self,
@@ -77,13 +76,11 @@ class Judge:
     ) -> None:
         self.config, self.toolset, self.failures = config, toolset, failures
         self.in_flight = in_flight or KeySet()
-        self.ctx = checks.CheckContext.build(
-            grounding=config.checks.grounding, min_text_chars=config.checks.min_text_chars
-        )
         d = config.dedup
         self.deduper = dedup.Deduper(
             threshold=d.threshold, shingles=d.shingles, num_perm=d.num_perm
         )
+        self.examiner = Examiner(config, toolset, self.deduper)
         self.stats = stats if stats is not None else Stats()
 
     def missing(self, stage: Stage, key: str, scenario: str) -> Reject | None:
@@ -92,61 +89,63 @@ class Judge:
 
     def judge(self, sample: Sample) -> Reject | None:
         """Checks, then dedup; None means the sample is accepted (and indexed)."""
-        failure = checks.check_sample(sample, self.ctx)
-        has_calls = any(m.get("tool_calls") for m in sample.messages)
-        if has_calls and (failure is None or failure[0] in ARG_CHECKS):
+        return self.decide(self.examiner.sample(sample))
+
+    def decide(self, item: Judged) -> Reject | None:
+        """The verdict on an examined sample; None: accepted (and indexed for dedup)."""
+        failure = item.failure
+        if item.has_calls and (failure is None or failure[0] in ARG_CHECKS):
             self.stats.update("argument", passed=failure is None)
         if failure:
-            return self._reject(sample, *failure)
-        first = self.deduper.check_and_add(sample.id, "\n".join(sample.user_texts()))
+            return self._reject(item, *failure)
+        assert item.print is not None
+        first = self.deduper.check_and_add_print(item.id, item.print)
         self.stats.update("dedup", duplicate=first is not None)
         if first is not None:
-            return self._reject(sample, "duplicate", f"duplicate of {first}")
+            return self._reject(item, "duplicate", f"duplicate of {first}")
         return None
 
     @staticmethod
-    def _reject(sample: Sample, check: str, reason: str) -> Reject:
-        key = sample.meta.get("request_key")
-        return Reject(
-            sample.id, key, sample.source, sample.scenario, check, reason, sample.to_json()
-        )
+    def _reject(item: Judged, check: str, reason: str) -> Reject:
+        return Reject(item.id, item.key, item.source, item.scenario, check, reason, item.data())
 
     def response(
-        self, stage: Stage, spec: Any, key: str, cached: Cached | None, parent: Sample | None
-    ) -> tuple[list[Sample], list[Reject]]:
+        self, stage: Stage, spec: Any, key: str, examined: Examined | None
+    ) -> tuple[list[Judged], list[Reject]]:
         """One request of ``stage``: the samples it yielded that passed, and the rejects."""
         self.stats.update("planned", stage.name)
         scenario = stage.scenario(spec)
-        if cached is None:
+        if examined is None:
             rej = self.missing(stage, key, scenario)
             return [], [rej] if rej else []
         self.stats.update("cached", stage.name)
-        parsed = stage.parse(spec, key, cached, parent, self.config, self.toolset)
-        meta = parsed.meta
+        meta = examined.meta
         self.stats.update("usage", usage=meta.get("usage"), finish_reason=meta.get("finish_reason"))
-        if parsed.failure:
-            return [], [Reject(stage.reject_id(key), key, stage.name, scenario, *parsed.failure)]
+        if examined.failure:
+            return [], [Reject(stage.reject_id(key), key, stage.name, scenario, *examined.failure)]
         self.stats.update("parsed", stage.name)
-        self.stats.update("samples", stage.name, n=len(parsed.samples))
+        self.stats.update("samples", stage.name, n=len(examined.samples))
         kept, rejects = [], []
-        for sample in parsed.samples:
-            rej = self.judge(sample)
+        for item in examined.samples:
+            rej = self.decide(item)
             if rej is None:
-                kept.append(sample)
+                kept.append(item)
             else:
                 rejects.append(rej)
         return kept, rejects
 
 
-Outcome = tuple[Sample | None, list[tuple[Sample, int]], list[Reject]]
+Outcome = tuple[Judged | None, list[tuple[Judged, int]], list[Reject]]
 
 
 class Passes:
     """Real data, then each stage in registry order, judged against one dedup index.
 
-    Accepted samples go to the spool (``offsets``); each one plans the requests of
-    the stages that consume it (``record.planned``, with keys from ``index``).
-    ``chain`` fingerprints what was seen, so the record says what it was decided from.
+    Accepted samples go to the spool; each one plans the requests of the stages
+    that consume it (``record.planned``, with keys from ``index``). ``chain``
+    fingerprints what was seen, so the record says what it was decided from.
+    Parsing and checks run in ``judge.examiner`` (worker processes for big
+    stages); decisions, the spool and the counters stay here, in order.
     """
 
     def __init__(
@@ -164,51 +163,57 @@ class Passes:
         self.record = Record()
         self.known = known  # an earlier record: keys of specs it planned need no rendering
         self.parents: dict[str, list[int]] = {}  # consumer stage -> parent offset per spec
+        self._info: dict[tuple[str, int], Judged] = {}  # (consumer, parent offset) -> parent
 
-    def real(self) -> Iterator[tuple[Sample, int]]:
+    def real(self) -> Iterator[tuple[Judged, int]]:
         """Accepted real samples with their spool offsets (rejects go to ``reject``)."""
         for sample in real_samples(self.judge.config.real):
-            rej = self.judge.judge(sample)
+            item = self.judge.examiner.sample(sample)
+            rej = self.judge.decide(item)
             if rej is None:
-                yield sample, self.spool.put(sample)
+                yield item, self.spool.put_line(item.line)
             else:
                 self.reject(rej)
 
+    def _items(self, stage: Stage) -> list[tuple[str, Any, int | None]]:
+        if not stage.inputs:
+            return [(key, spec, None) for key, spec in self.index.entries(stage)]
+        if self.known is not None and self.known.valid_for(stage, self.chain):
+            for key, spec in self.known.planned.get(stage.name, []):
+                self.index.remember(stage, spec, key)
+        planned = self.record.planned[stage.name]
+        planned[:] = [(self.index.key(stage, spec), spec) for _, spec in planned]
+        parents = self.parents.get(stage.name, [])
+        return [(key, spec, off) for (key, spec), off in zip(planned, parents, strict=True)]
+
+    def _tasks(
+        self, chunks: list[list[tuple[str, Any, int | None]]]
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Each chunk's (spec, key, cached response, parent line): one cache query each."""
+        for chunk in chunks:
+            found = self.cache.get_many([key for key, _, _ in chunk])
+            yield [
+                (spec, key, found.get(key), None if off is None else self.spool.get(off))
+                for key, spec, off in chunk
+            ]
+
     def stage(self, stage: Stage) -> Iterator[Outcome]:
         """Each request of ``stage``: (parent, accepted (sample, offset), rejects)."""
-        config = self.judge.config
-        if stage.inputs:
-            if self.known is not None and self.known.valid_for(stage, self.chain):
-                for key, spec in self.known.planned.get(stage.name, []):
-                    self.index.remember(stage, spec, key)
-            planned = self.record.planned[stage.name]
-            planned[:] = [(self.index.key(stage, spec), spec) for _, spec in planned]
-            parents = self.parents.get(stage.name, [])
-            items: Iterator[tuple[str, Any, int | None]] = (
-                (key, spec, off) for (key, spec), off in zip(planned, parents, strict=True)
-            )
-        else:
-            items = ((key, spec, None) for key, spec in self.index.entries(stage))
-        users = [c for c in consumers(stage.name) if c.enabled(config)]
-        for chunk in key_chunks(items, READ_CHUNK):
-            found = self.cache.get_many([key for key, _, _ in chunk])
-            loaded = {
-                off: Sample.from_json(orjson.loads(self.spool.get(off)))
-                for _, _, off in chunk
-                if off is not None
-            }
-            for key, spec, off in chunk:
-                cached = found.get(key)
-                if cached is not None:
+        items = self._items(stage)
+        chunks = list(key_chunks(items, READ_CHUNK))
+        results = self.judge.examiner.map_responses(stage, self._tasks(chunks), len(items))
+        for chunk, examined in zip(chunks, results, strict=True):
+            for (key, spec, off), one in zip(chunk, examined, strict=True):
+                if one is not None:
                     self.chain.cached(key)
-                parent = loaded.get(off) if off is not None else None
-                kept, rejects = self.judge.response(stage, spec, key, cached, parent)
+                parent = self._info.pop((stage.name, off)) if off is not None else None
+                kept, rejects = self.judge.response(stage, spec, key, one)
                 accepted = []
-                for sample in kept:
-                    offset = self.spool.put(sample)
-                    accepted.append((sample, offset))
-                    for user in users:
-                        self.plan(user, sample, offset)
+                for item in kept:
+                    offset = self.spool.put_line(item.line)
+                    accepted.append((item, offset))
+                    for name, spec2 in item.plans.items():
+                        self.plan(name, item, offset, spec2)
                 yield parent, accepted, rejects
         self.chain.close(stage.name)
         self.record.fingerprints[stage.name] = self.chain.at[stage.name]
@@ -219,12 +224,21 @@ class Passes:
             return len(self.record.planned[stage.name])
         return len(self.index.entries(stage))
 
-    def plan(self, user: Stage, sample: Sample, offset: int) -> None:
-        """Plan ``user``'s request from an accepted sample."""
-        spec = user.spec_for(sample, self.judge.config)
+    def plan(self, user: str, item: Judged, offset: int, spec: Any) -> None:
+        """Plan ``user``'s request (``spec``) from an accepted sample."""
         if spec is not None:
-            self.record.planned[user.name].append(("", spec))
-            self.parents.setdefault(user.name, []).append(offset)
+            self.record.planned[user].append(("", spec))
+            self.parents.setdefault(user, []).append(offset)
+            self._info[(user, offset)] = _light(item)
+
+    def close(self) -> None:
+        self.judge.examiner.close()
+
+
+def _light(item: Judged) -> Judged:
+    """A parent as the merge needs it later: its id and texts, not its line."""
+    return Judged(item.id, item.source, item.scenario, item.key, item.tool, item.texts,
+                  b"", None, False, None)  # fmt: skip
 
 
 def judge_until(
@@ -243,10 +257,13 @@ def judge_until(
     judge = Judge(config, index.toolset, failures, in_flight)
     with tempfile.TemporaryDirectory(prefix="forge-batch-") as tmp, spool(Path(tmp)) as scratch:
         passes = Passes(judge, index, cache, scratch)
-        for _ in passes.real():
-            pass
-        for before in STAGES[: STAGES.index(stage)]:
-            if before.enabled(config):
-                for _ in passes.stage(before):
-                    pass
+        try:
+            for _ in passes.real():
+                pass
+            for before in STAGES[: STAGES.index(stage)]:
+                if before.enabled(config):
+                    for _ in passes.stage(before):
+                        pass
+        finally:
+            passes.close()
     return passes.record

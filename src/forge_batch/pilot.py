@@ -103,14 +103,17 @@ def evaluate(
         tempfile.TemporaryDirectory(prefix="forge-batch-") as tmp,
         spool(Path(tmp)) as scratch,
     ):
-        for _, kept, rejects in Passes(judge, index, cache, scratch).stage(SEED):
-            for sample, _ in kept:
-                key = sample.meta.get("request_key")
-                if key in keys:
-                    report.accepted_by_scenario[scenario_of[key]] += 1
-            for rej in rejects:
-                if rej.key in keys and rej.check != "request_failed":
-                    report.rejects[(scenario_of[rej.key], rej.check)] += 1
+        passes = Passes(judge, index, cache, scratch)
+        try:
+            for _, kept, rejects in passes.stage(SEED):
+                for sample, _ in kept:
+                    if sample.key in keys:
+                        report.accepted_by_scenario[scenario_of[sample.key]] += 1
+                for rej in rejects:
+                    if rej.key in keys and rej.check != "request_failed":
+                        report.rejects[(scenario_of[rej.key], rej.check)] += 1
+        finally:
+            passes.close()
         found = cache.get_many(sorted(keys))
     for key, scenario in scenario_of.items():
         report.sent_by_scenario[scenario] += 1

@@ -31,7 +31,10 @@ class Spool:
         self._end = self._flushed = 0
 
     def put(self, sample: Sample) -> int:
-        data = orjson.dumps(sample.to_json()) + b"\n"
+        return self.put_line(orjson.dumps(sample.to_json()) + b"\n")
+
+    def put_line(self, data: bytes) -> int:
+        """Append one newline-terminated line; its offset."""
         offset = self._end
         self._writer.write(data)
         self._end += len(data)

@@ -1,0 +1,160 @@
+"""The pure half of judging: parse a response, run the checks, fingerprint for dedup.
+
+Everything here depends on one response (and its parent sample) alone, so it
+can run in worker processes while the main process keeps what must stay in
+order: dedup's "first wins", the spool, the counters (``judging.py``). A
+chunk's results come back in order, so the build is byte-identical whether it
+runs here or in a pool of two (``Examiner``: both cores, when the work is big
+enough to pay for the processes).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from . import checks, dedup
+from .cache import Cached
+from .config import Config
+from .records import Sample
+from .stages import BY_NAME, Stage, consumers
+from .tools import ToolSet
+
+# Requests per task sent to a worker, tasks in flight per worker, and the least
+# requests of a stage worth starting workers for (forking costs ~0.1 s).
+TASK = 100
+AHEAD = 3
+MIN_PARALLEL = 2000
+
+
+@dataclass(slots=True)
+class Judged:
+    """One parsed sample, examined: what the main process needs to decide and keep it."""
+
+    id: str
+    source: str
+    scenario: str
+    key: str | None  # the request key it came from (None for real data)
+    tool: str | None  # meta.tool: what the report counts it under
+    texts: list[str]  # its user turns (dedup and the merge compare them)
+    line: bytes  # the dataset line (orjson of Sample.to_json(), newline-terminated)
+    failure: tuple[str, str] | None  # the first check that failed
+    has_calls: bool
+    print: dedup.Print | None  # the dedup fingerprint (None when a check failed)
+    plans: dict[str, Any] = field(default_factory=dict)  # consumer stage -> spec it plans
+
+    def data(self) -> dict[str, Any]:
+        """The sample as a JSON object (for a reject record)."""
+        return orjson.loads(self.line)
+
+
+@dataclass(slots=True)
+class Examined:
+    """One response, examined."""
+
+    meta: dict[str, Any]  # usage and finish_reason (for the counters)
+    failure: tuple[str, str] | None  # why the response gave no sample
+    samples: list[Judged]
+
+
+class Examiner:
+    """Examines samples and responses; ``map_responses`` uses both cores for big stages."""
+
+    def __init__(self, config: Config, toolset: ToolSet, deduper: dedup.Deduper) -> None:
+        self.config, self.toolset, self.deduper = config, toolset, deduper
+        self.ctx = checks.CheckContext.build(
+            grounding=config.checks.grounding, min_text_chars=config.checks.min_text_chars
+        )
+        self._pool: Any = None
+
+    def sample(self, sample: Sample, users: Iterable[Stage] = ()) -> Judged:
+        """Checks and the dedup fingerprint of one sample, and what it would plan."""
+        failure = checks.check_sample(sample, self.ctx)
+        texts = sample.user_texts()
+        meta = sample.meta or {}
+        return Judged(
+            sample.id,
+            sample.source,
+            sample.scenario,
+            meta.get("request_key"),
+            meta.get("tool"),
+            texts,
+            orjson.dumps(sample.to_json()) + b"\n",
+            failure,
+            any(m.get("tool_calls") for m in sample.messages),
+            None if failure else self.deduper.fingerprint("\n".join(texts)),
+            {u.name: u.spec_for(sample, self.config) for u in users} if not failure else {},
+        )
+
+    def response(
+        self, stage: Stage, spec: Any, key: str, cached: Cached, parent: bytes | None
+    ) -> Examined:
+        """Parse one cached response of ``stage`` and examine its samples."""
+        config, toolset = self.config, self.toolset
+        mother = Sample.from_json(orjson.loads(parent)) if parent is not None else None
+        parsed = stage.parse(spec, key, cached, mother, config, toolset)
+        meta = {k: parsed.meta.get(k) for k in ("usage", "finish_reason")}
+        if parsed.failure:
+            return Examined(meta, parsed.failure, [])
+        users = [u for u in consumers(stage.name) if u.enabled(config)]
+        return Examined(meta, None, [self.sample(s, users) for s in parsed.samples])
+
+    def chunk(self, stage_name: str, items: list[tuple[Any, ...]]) -> list[Examined | None]:
+        """Examine (spec, key, cached or None, parent line or None) items in order."""
+        stage = BY_NAME[stage_name]
+        return [
+            None if cached is None else self.response(stage, spec, key, cached, parent)
+            for spec, key, cached, parent in items
+        ]
+
+    def map_responses(
+        self, stage: Stage, tasks: Iterator[list[tuple[Any, ...]]], size: int
+    ) -> Iterator[list[Examined | None]]:
+        """``chunk`` of every task, in order; in worker processes when ``size`` is big."""
+        if size < MIN_PARALLEL or not _cores() > 1:
+            for items in tasks:
+                yield self.chunk(stage.name, items)
+            return
+        pool = self._workers()
+        window: deque[Any] = deque()
+        for items in tasks:  # read in this process; examined over there; kept in order
+            window.append(pool.apply_async(_work, (stage.name, items)))
+            if len(window) >= AHEAD * _cores():
+                yield window.popleft().get()
+        while window:
+            yield window.popleft().get()
+
+    def _workers(self) -> Any:
+        if self._pool is None:
+            global _EXAMINER
+            _EXAMINER = self  # forked workers inherit it: nothing to pickle but the chunks
+            self._pool = multiprocessing.get_context("fork").Pool(_cores())
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+            self._pool = None
+
+
+_EXAMINER: Examiner | None = None
+
+
+def _work(stage_name: str, items: list[tuple[Any, ...]]) -> list[Examined | None]:
+    assert _EXAMINER is not None
+    return _EXAMINER.chunk(stage_name, items)
+
+
+def _cores() -> int:
+    """Cores this process may use (``FORGE_BATCH_WORKERS`` caps it; 1 = no workers)."""
+    cap = os.environ.get("FORGE_BATCH_WORKERS")
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    n = n or 1
+    return max(1, min(n, int(cap))) if cap and cap.isdigit() else n
