@@ -96,6 +96,8 @@ class _Assembly:
                 for sample, offset in kept:
                     self._accept(sample, offset)
                 continue
+            if not kept:  # no response yet, or nothing passed: no candidates
+                continue
             assert parent is not None, "a synthetic stage rewrites an accepted sample"
             texts = [(p.id, p.scenario, "\n".join(p.texts)) for p, _ in kept]
             pool.extend(merge.candidates(parent.id, "\n".join(parent.texts), texts))

@@ -29,7 +29,7 @@ from .tools import ToolSet
 # Requests per task sent to a worker, tasks in flight per worker, and the least
 # requests of a stage worth starting workers for (forking costs ~0.1 s).
 TASK = 100
-AHEAD = 3
+AHEAD = 2
 MIN_PARALLEL = 2000
 
 
@@ -61,6 +61,7 @@ class Examined:
     meta: dict[str, Any]  # usage and finish_reason (for the counters)
     failure: tuple[str, str] | None  # why the response gave no sample
     samples: list[Judged]
+    parent: tuple[str, list[str]] | None = None  # the parent sample's id and user turns
 
 
 class Examiner:
@@ -100,10 +101,11 @@ class Examiner:
         mother = Sample.from_json(orjson.loads(parent)) if parent is not None else None
         parsed = stage.parse(spec, key, cached, mother, config, toolset)
         meta = {k: parsed.meta.get(k) for k in ("usage", "finish_reason")}
+        family = (mother.id, mother.user_texts()) if mother is not None else None
         if parsed.failure:
-            return Examined(meta, parsed.failure, [])
+            return Examined(meta, parsed.failure, [], family)
         users = [u for u in consumers(stage.name) if u.enabled(config)]
-        return Examined(meta, None, [self.sample(s, users) for s in parsed.samples])
+        return Examined(meta, None, [self.sample(s, users) for s in parsed.samples], family)
 
     def chunk(self, stage_name: str, items: list[tuple[Any, ...]]) -> list[Examined | None]:
         """Examine (spec, key, cached or None, parent line or None) items in order."""
@@ -116,8 +118,14 @@ class Examiner:
     def map_responses(
         self, stage: Stage, tasks: Iterator[list[tuple[Any, ...]]], size: int
     ) -> Iterator[list[Examined | None]]:
-        """``chunk`` of every task, in order; in worker processes when ``size`` is big."""
-        if size < MIN_PARALLEL or not _cores() > 1:
+        """``chunk`` of every task, in order; in worker processes when ``size`` is big.
+
+        Only for stages without a parent: a rewrite of a parent would ship the
+        parent's whole line (its tools' schemas) to a worker and two such lines
+        back, which cost more than the work saved (bench/collect.py: the
+        paraphrase pass ran at 1,148 responses/s in workers, 1,997 in process).
+        """
+        if size < MIN_PARALLEL or not _cores() > 1 or stage.inputs:
             for items in tasks:
                 yield self.chunk(stage.name, items)
             return

@@ -163,7 +163,6 @@ class Passes:
         self.record = Record()
         self.known = known  # an earlier record: keys of specs it planned need no rendering
         self.parents: dict[str, list[int]] = {}  # consumer stage -> parent offset per spec
-        self._info: dict[tuple[str, int], Judged] = {}  # (consumer, parent offset) -> parent
 
     def real(self) -> Iterator[tuple[Judged, int]]:
         """Accepted real samples with their spool offsets (rejects go to ``reject``)."""
@@ -203,10 +202,10 @@ class Passes:
         chunks = list(key_chunks(items, READ_CHUNK))
         results = self.judge.examiner.map_responses(stage, self._tasks(chunks), len(items))
         for chunk, examined in zip(chunks, results, strict=True):
-            for (key, spec, off), one in zip(chunk, examined, strict=True):
+            for (key, spec, _), one in zip(chunk, examined, strict=True):
                 if one is not None:
                     self.chain.cached(key)
-                parent = self._info.pop((stage.name, off)) if off is not None else None
+                parent = _parent(one)
                 kept, rejects = self.judge.response(stage, spec, key, one)
                 accepted = []
                 for item in kept:
@@ -229,16 +228,17 @@ class Passes:
         if spec is not None:
             self.record.planned[user].append(("", spec))
             self.parents.setdefault(user, []).append(offset)
-            self._info[(user, offset)] = _light(item)
 
     def close(self) -> None:
         self.judge.examiner.close()
 
 
-def _light(item: Judged) -> Judged:
-    """A parent as the merge needs it later: its id and texts, not its line."""
-    return Judged(item.id, item.source, item.scenario, item.key, item.tool, item.texts,
-                  b"", None, False, None)  # fmt: skip
+def _parent(one: Examined | None) -> Judged | None:
+    """The parent of a response as the merge needs it: its id and user turns."""
+    if one is None or one.parent is None:
+        return None
+    pid, texts = one.parent
+    return Judged(pid, "", "", None, None, texts, b"", None, False, None)
 
 
 def judge_until(
