@@ -240,7 +240,10 @@ def _defined(meta: dict[str, Any]) -> frozenset[str] | None:
         for sub in schema.get("allOf", []):
             if set(sub) != {"$ref"}:
                 return None
-            todo.append(REGISTRY.contents(urljoin(schema.get("$id", meta["$id"]), sub["$ref"])))
+            try:
+                todo.append(REGISTRY.contents(urljoin(schema["$id"], sub["$ref"])))
+            except LookupError:  # a vocabulary this jsonschema does not ship: no fast path
+                return None
     return frozenset(names)
 
 
