@@ -123,7 +123,7 @@ class Examiner:
         Only for stages without a parent: a rewrite of a parent would ship the
         parent's whole line (its tools' schemas) to a worker and two such lines
         back, which cost more than the work saved (bench/collect.py: the
-        paraphrase pass ran at 1,148 responses/s in workers, 1,997 in process).
+        paraphrase pass ran at 1,148 responses/s in workers, 2,255 in process).
         """
         if size < MIN_PARALLEL or not _cores() > 1 or stage.inputs:
             for items in tasks:

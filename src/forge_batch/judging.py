@@ -178,8 +178,8 @@ class Passes:
         if not stage.inputs:
             return [(key, spec, None) for key, spec in self.index.entries(stage)]
         if self.known is not None and self.known.valid_for(stage, self.chain):
-            for key, spec in self.known.planned.get(stage.name, []):
-                self.index.remember(stage, spec, key)
+            for key, spec in self.known.planned.pop(stage.name, []):
+                self.index.remember(stage, spec, key)  # the record's copy is not kept
         planned = self.record.planned[stage.name]
         planned[:] = [(self.index.key(stage, spec), spec) for _, spec in planned]
         parents = self.parents.get(stage.name, [])
@@ -214,6 +214,7 @@ class Passes:
                     for name, spec2 in item.plans.items():
                         self.plan(name, item, offset, spec2)
                 yield parent, accepted, rejects
+        self.judge.examiner.close()  # its workers, if this stage started them
         self.chain.close(stage.name)
         self.record.fingerprints[stage.name] = self.chain.at[stage.name]
 
