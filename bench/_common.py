@@ -248,7 +248,8 @@ def write_toml(path: Path, values: dict[str, Any]) -> None:
 
 def make_project(root: Path, tools: Path | list[dict[str, Any]], **settings: Any) -> Path:
     """A project folder like tests/conftest.py's make_project, engine "openai" by
-    default so nothing starts and nothing goes to the network."""
+    default so nothing starts and nothing goes to the network. The judge stage is
+    off unless ``judge={...}`` is given (bench/collect.py measures it)."""
     root.mkdir(parents=True, exist_ok=True)
     if isinstance(tools, Path):
         shutil.copy(tools, root / "tools.json")
@@ -263,10 +264,19 @@ def make_project(root: Path, tools: Path | list[dict[str, Any]], **settings: Any
     }
     engine = {"kind": "openai", "poll_interval": 0.0}
     engine.update(settings.pop("engine", {}))
+    values["judge"] = {"enabled": False}
     values.update(settings)
     values["engine"] = engine
     write_toml(root / "forge.toml", values)
     return root / "forge.toml"
+
+
+def batch_price(model: str) -> tuple[float, float]:
+    """USD per 1M (input, output) tokens of ``model`` with the default batch discount."""
+    from forge_batch.config import DEFAULT_PRICES
+
+    price = DEFAULT_PRICES[model]
+    return price.input * 0.5, price.output * 0.5
 
 
 def tmpdir(prefix: str) -> Path:

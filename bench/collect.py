@@ -1,24 +1,30 @@
 """collect + build: samples/s per stage and peak RSS for 10k / 100k responses.
 
 Setup (untimed): a project with 100 synthetic tools, seeds = N/2,
-paraphrases_per_seed = 1. prepare writes the seed shards; every request is answered
-by FakeModel (tests/doubles.py, deterministic) and ~5% of the answers are damaged
-(not JSON, a wrong tool name, a schema violation, cut off with finish_reason
-length); the lines are shuffled into an OpenAI Batch output file. That file is
-imported, prepare renders the paraphrase requests of the accepted seeds, and they
-are answered the same way, ~10% of them near-copies of their seed's user text and
-~5% invalid. The shards are recorded as submitted and collected in the ledger.
+paraphrases_per_seed = 1, the judge on. prepare writes the seed shards; every
+request is answered by FakeModel (tests/doubles.py, deterministic) and ~5% of the
+answers are damaged (not JSON, a wrong tool name, a schema violation, cut off with
+finish_reason length); the lines are shuffled into an OpenAI Batch output file.
+That file is imported; prepare renders the paraphrase and judge requests of the
+seeds that passed the rules (FakeModel grades them), the paraphrases answered the
+same way, ~10% of them near-copies of their seed's user text and ~5% invalid, then
+the judge requests of the paraphrases that passed. The shards are
+recorded as submitted and collected in the ledger.
 
 Measured, in a fresh process (peak RSS: its VmHWM), on an empty cache:
 collect.import_file() of both output files (the cache write), then build.build(),
 split into its stages by wrapping forge_batch.progress.track (build iterates each
 pass through it) and build.write_report:
 
-* cache write        import_file of the seed and the paraphrase output files
+* cache write        import_file of the seed, judge and paraphrase output files
 * seeds pass         parse + checks + dedup of every seed response
 * paraphrase pass    parse + checks + dedup of every paraphrase response
+* judge pass         cache lookup + verdict of every judged sample
 * merge + write      the synthetic-cap selection and out/dataset.jsonl, rejects
 * report             report.md and the chart
+
+Cost per sample, per stage: the tokens of its requests (FakeModel's usage:
+characters / 4) per request and per kept sample, in USD at gpt-4o-mini batch prices.
 
 Floors, same run: orjson.loads of the same output lines; datasketch MinHash.bulk
 (128 permutations) over the same user texts (word-bigram shingles made untimed).
@@ -74,10 +80,12 @@ def child_measure(p: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     if not build_only:
         seeds_in = import_file(config, root / "seed_out.jsonl")
+        judge_in = import_file(config, root / "judge_seed_out.jsonl")
     t1 = time.perf_counter()
     if not build_only:
         peaks["import seeds"] = c.hwm_reset()
         para_in = import_file(config, root / "para_out.jsonl")
+        judge_in_p = import_file(config, root / "judge_para_out.jsonl")
     t2 = time.perf_counter()
     if not build_only:
         peaks["import paraphrases"] = c.hwm_reset()
@@ -92,9 +100,13 @@ def child_measure(p: dict[str, Any]) -> dict[str, Any]:
         "build_setup_s": marks["checking seeds:start"] - t2,
         "seeds_s": marks["checking seeds:end"] - marks["checking seeds:start"],
         "para_s": marks["checking paraphrases:end"] - marks["checking paraphrases:start"],
-        "merge_write_s": marks["report:start"] - marks["checking paraphrases:end"],
+        "judge_s": marks["checking judges:end"] - marks["checking judges:start"],
+        "merge_write_s": marks["report:start"] - marks["checking judges:end"],
         "report_s": marks["report:end"] - marks["report:start"],
-        "cached": 0 if build_only else seeds_in.cached + para_in.cached,
+        "cached": 0
+        if build_only
+        else seeds_in.cached + para_in.cached + judge_in.cached + judge_in_p.cached,
+        "judge_planned": st.stages["judge"].planned,
         "seed_planned": st.stages["seed"].planned,
         "para_planned": st.stages["paraphrase"].planned,
         "para_samples": st.stages["paraphrase"].samples,
@@ -114,26 +126,60 @@ def setup(root: Path, n: int) -> dict[str, Any]:
     from forge_batch.collect import import_file
     from forge_batch.prepare import prepare
 
-    toml = c.make_project(root, c.synth_tools(N_TOOLS), seeds=n // 2, paraphrases_per_seed=1)
+    toml = c.make_project(
+        root, c.synth_tools(N_TOOLS), seeds=n // 2, paraphrases_per_seed=1, judge={"enabled": True}
+    )
     config = cfgmod.load(toml)
-    prepare(config)
-    c.mark_collected(config)
-    seed_kinds = c.fabricate(
-        c.iter_requests(c.shard_paths(config, "seed")),
-        root / "seed_out.jsonl",
-        c.invalid_seed(0.05),
-        seed=11,
+
+    def round_trip(*jobs: tuple[str, str, Any, int]) -> list[dict[str, int]]:
+        """prepare -> FakeModel answers each (stage, file, damage, seed) job's new shards
+        of this round -> import."""
+        stages = {stage for stage, *_ in jobs}
+        before = {stage: set(c.shard_paths(config, stage)) for stage in stages}
+        prepare(config)
+        c.mark_collected(config)
+        kinds = []
+        for stage, out, mutate, seed in jobs:
+            new = [p for p in c.shard_paths(config, stage) if p not in before[stage]]
+            kinds.append(c.fabricate(c.iter_requests(new), root / out, mutate, seed=seed))
+            import_file(config, root / out)
+        return kinds
+
+    (seed_kinds,) = round_trip(("seed", "seed_out.jsonl", c.invalid_seed(0.05), 11))
+    para_kinds, _ = round_trip(  # the paraphrases and verdicts of the accepted seeds
+        ("paraphrase", "para_out.jsonl", c.paraphrase_mix(0.05, 0.10), 12),
+        ("judge", "judge_seed_out.jsonl", None, 13),
     )
-    import_file(config, root / "seed_out.jsonl")
-    prepare(config)  # renders the paraphrase requests of the accepted seeds
-    c.mark_collected(config)
-    para_kinds = c.fabricate(
-        c.iter_requests(c.shard_paths(config, "paraphrase")),
-        root / "para_out.jsonl",
-        c.paraphrase_mix(0.05, 0.10),
-        seed=12,
-    )
-    return {"toml": str(toml), "seed_kinds": seed_kinds, "para_kinds": para_kinds}
+    round_trip(("judge", "judge_para_out.jsonl", None, 14))  # the paraphrases' verdicts
+    costs = {
+        stage: usage(root, files)
+        for stage, files in (
+            ("seed", ["seed_out.jsonl"]),
+            ("paraphrase", ["para_out.jsonl"]),
+            ("judge", ["judge_seed_out.jsonl", "judge_para_out.jsonl"]),
+        )
+    }
+    return {
+        "toml": str(toml),
+        "seed_kinds": seed_kinds,
+        "para_kinds": para_kinds,
+        "costs": costs,
+    }
+
+
+def usage(root: Path, files: list[str]) -> dict[str, int]:
+    """Requests and tokens (prompt, completion) answered in the given output files."""
+    import orjson
+
+    out = {"requests": 0, "prompt": 0, "completion": 0}
+    for name in files:
+        with open(root / name, "rb") as fh:
+            for line in fh:
+                body = orjson.loads(line)["response"]["body"]
+                out["requests"] += 1
+                out["prompt"] += body["usage"]["prompt_tokens"]
+                out["completion"] += body["usage"]["completion_tokens"]
+    return out
 
 
 def damaged(kinds: dict[str, int]) -> dict[str, int]:
@@ -156,7 +202,12 @@ def floors(root: Path, limit_texts: int) -> dict[str, float]:
     from forge_batch.dedup import shingle
 
     lines: list[bytes] = []
-    for name in ("seed_out.jsonl", "para_out.jsonl"):
+    for name in (
+        "seed_out.jsonl",
+        "judge_seed_out.jsonl",
+        "para_out.jsonl",
+        "judge_para_out.jsonl",
+    ):
         with open(root / name, "rb") as fh:
             lines.extend(fh)
     rates = []
@@ -172,6 +223,8 @@ def floors(root: Path, limit_texts: int) -> dict[str, float]:
             data = json.loads(rec["response"]["body"]["choices"][0]["message"]["content"])
         except ValueError:
             continue
+        if not isinstance(data, dict) or "call_decision_ok" in data:
+            continue  # a verdict: no user text
         if "paraphrases" in data:
             texts.extend(x for x in data["paraphrases"] if isinstance(x, str))
         else:
@@ -217,7 +270,7 @@ def main() -> None:
             builds = [res["build_s"], again["build_s"]]
             if again["build_s"] < res["build_s"]:
                 for k in ("build_s", "build_setup_s", "seeds_s", "para_s", "merge_write_s",
-                          "report_s"):  # fmt: skip
+                          "report_s", "judge_s"):  # fmt: skip
                     res[k] = again[k]
             responses = res["cached"]
             import_s = res["import_seed_s"] + res["import_para_s"]
@@ -275,6 +328,18 @@ def main() -> None:
                 "MinHash.bulk(128) over the same user texts",
                 res["para_planned"] / res["para_s"] / fl["minhash"],
             )
+            judged, judge_s = res["judge_planned"], res["judge_s"]
+            report.add(
+                f"  judge pass (lookup + verdict), {label}",
+                judged / max(judge_s, 1e-9),
+                "judged samples/s",
+                "-",
+                fl["loads"],
+                "orjson.loads of the output lines",
+                judged / max(judge_s, 1e-9) / fl["loads"],
+                note=f"{judge_s:.2f} s for {judged:,} judged samples "
+                f"({1e6 * judge_s / max(judged, 1):.0f} us each)",
+            )
             report.add(
                 f"  merge + write, {label}",
                 kept / max(res["merge_write_s"], 1e-9),
@@ -283,6 +348,21 @@ def main() -> None:
                 note=f"{res['merge_write_s']:.2f} s; report {res['report_s']:.2f} s; "
                 f"build setup (state, tools, cache open) {res['build_setup_s']:.2f} s",
             )
+            price = c.batch_price("gpt-4o-mini")
+            for stage, cost in info["costs"].items():
+                reqs = max(cost["requests"], 1)
+                dollars = (cost["prompt"] * price[0] + cost["completion"] * price[1]) / 1e6
+                report.add(
+                    f"  cost per sample, {stage} stage, {label}",
+                    (cost["prompt"] + cost["completion"]) / reqs,
+                    "tokens/request",
+                    "-",
+                    note=f"{cost['requests']:,} requests: prompt {cost['prompt'] / reqs:.0f} + "
+                    f"completion {cost['completion'] / reqs:.0f} tokens each (FakeModel: chars/4); "
+                    f"${1000 * dollars / reqs:.4f} per 1,000 requests, "
+                    f"${1000 * dollars / max(kept, 1):.4f} per 1,000 kept samples "
+                    "(gpt-4o-mini batch prices)",
+                )
             limit = 200 + kept / 1024
             report.add(
                 f"peak RSS, {label}",

@@ -77,7 +77,8 @@ def make_project(root: Path, seeds: int, paraphrases: int, max_lines: int) -> Pa
         f'tools = "tools.json"\nseeds = {seeds}\nparaphrases_per_seed = {paraphrases}\n'
         "random_seed = 7\n\n"
         f'[engine]\nkind = "local"\nexecutor = "{EXECUTOR}"\npoll_interval = 0.5\n\n'
-        f"[limits]\nmax_lines = {max_lines}\n"
+        f"[limits]\nmax_lines = {max_lines}\n\n"
+        "[judge]\nenabled = false\n"  # the load of the seed (and paraphrase) rounds
     )
     return root / "forge.toml"
 

@@ -44,12 +44,14 @@ from typing import Any
 
 import orjson
 
+from forge_batch import checks, parse
 from forge_batch import config as config_mod
-from forge_batch import parse
 from forge_batch.cache import ResponseCache
+from forge_batch.real import real_records
 from forge_batch.records import Sample
 from forge_batch.shards import read_keys, shard_number
-from forge_batch.stages import paraphrase_request, seed_requests
+from forge_batch.stages import JUDGE, paraphrase_request, seed_requests
+from forge_batch.stages import judge as judge_stage
 from forge_batch.tools import load_tools
 
 TEMP_MARKS = (".tmp-", ".spool-", ".download-")
@@ -133,15 +135,9 @@ def account(
     ]
 
     # -- planned keys ----------------------------------------------------------------
-    seed_keys = [req.key for _, req in seed_requests(cfg, toolset)]
-    para_keys: list[str] = []
-    if cfg.paraphrases_per_seed > 0:
-        for record in dataset:
-            if record["source"] == "seed":
-                seed = Sample.from_json(record)
-                user = seed.user_texts()[0] if seed.user_texts() else ""
-                para_keys.append(paraphrase_request(user, parse.argument_values(seed), cfg).key)
-    planned = {"seed": seed_keys, "paraphrase": para_keys}
+    with ResponseCache(cfg.paths.cache) as cache:
+        plan = _plan(cfg, toolset, dataset, rejects, cache, problems)
+    planned, awaiting = plan.planned, plan.awaiting
     for stage, keys in planned.items():
         if len(set(keys)) != len(keys):
             problems.append(f"{stage}: planned keys are not unique")
@@ -172,14 +168,14 @@ def account(
             )
 
     with ResponseCache(cfg.paths.cache) as cache:
-        cached = cache.contains_many(seed_keys + para_keys)
+        cached = cache.contains_many([k for keys in planned.values() for k in keys])
 
     answered: dict[str, set[str]] = {s: set() for s in planned}
     given_up: dict[str, set[str]] = {s: set() for s in planned}
     pending: dict[str, set[str]] = {s: set() for s in planned}
     reject_check: dict[str, str] = {}
-    for stage, keys in planned.items():
-        for key in keys:
+    for stage in ("seed", "paraphrase"):
+        for key in planned[stage]:
             samples, rejs = in_dataset.get(key, []), in_rejects.get(key, [])
             failed = [r for r in rejs if r["check"] == "request_failed"]
             if rejs:
@@ -193,11 +189,13 @@ def account(
                     )
                 if key in cached:
                     problems.append(f"{stage} {key}: given up yet cached")
-            elif samples or rejs:
+            elif samples or rejs or key in awaiting:
                 answered[stage].add(key)
-                if stage == "seed" and len(samples) + len(rejs) != 1:
+                waits = awaiting.get(key, 0)
+                if stage == "seed" and len(samples) + len(rejs) + waits != 1:
                     problems.append(
-                        f"seed {key}: {len(samples)} samples + {len(rejs)} rejects (expected one)"
+                        f"seed {key}: {len(samples)} samples + {len(rejs)} rejects "
+                        f"+ {waits} awaiting the judge (expected one)"
                     )
                 if key not in cached:
                     problems.append(f"{stage} {key}: has samples but no cached response")
@@ -205,6 +203,34 @@ def account(
                 pending[stage].add(key)
                 if key in cached:
                     problems.append(f"{stage} {key}: cached but in neither dataset nor rejects")
+    # the judge: a verdict is cached (the sample kept, or rejected as judge/judge_failed,
+    # or kept and then over the cap), given up (judge_failed, nothing cached) or pending
+    # (the sample is nowhere yet)
+    for key in planned["judge"]:
+        sid = plan.judged[key]
+        kept = plan.records.get(sid)
+        rej = plan.rejects.get(sid)
+        if rej is not None:
+            reject_check[key] = rej["check"]
+        decided = (
+            kept is not None and (kept["meta"].get("judge") or {}).get("request_key") == key
+        ) or (
+            rej is not None
+            and (
+                rej["check"] in ("judge", "judge_failed")
+                or (rej["check"] == "synthetic_cap" and (rej["sample"]["meta"].get("judge") or {}))
+            )
+        )
+        if key in cached:
+            answered["judge"].add(key)
+            if not decided:
+                problems.append(f"judge {key} of {sid}: verdict cached, sample undecided")
+        elif rej is not None and rej["check"] == "judge_failed":
+            given_up["judge"].add(key)
+        elif kept is None and rej is None:
+            pending["judge"].add(key)
+        else:
+            problems.append(f"judge {key} of {sid}: no verdict, yet the sample is decided")
 
     # -- failures and submissions ------------------------------------------------------
     folder = cfg.paths.batches
@@ -349,6 +375,13 @@ def account(
                 "accepted": sum(1 for r in dataset if r["source"] == stage),
                 "rejected": sum(1 for r in rejects if r["source"] == stage),
             }
+            if stage == "judge":  # samples the judge kept (the cap may drop some after)
+                want["accepted"] = sum(1 for r in dataset if r["meta"].get("judge")) + sum(
+                    1
+                    for r in rejects
+                    if r["check"] == "synthetic_cap" and r["sample"]["meta"].get("judge")
+                )
+                want["rejected"] = sum(1 for r in rejects if r["check"] in JUDGE_CHECKS)
             for name, value in want.items():
                 if st[name] != value:
                     problems.append(f"status {stage}.{name} = {st[name]}, files say {value}")
@@ -389,9 +422,142 @@ def account(
     )
 
 
+JUDGE_CHECKS = ("judge", "judge_failed")
+
+
+@dataclass
+class Plan:
+    """The requests the job plans now, derived from the files (and the cache)."""
+
+    planned: dict[str, list[str]]
+    awaiting: dict[str, int]  # seed/paraphrase key -> its samples awaiting their verdict
+    judged: dict[str, str]  # judge key -> id of the sample it grades
+    records: dict[str, dict[str, Any]]  # dataset records by id
+    rejects: dict[str, dict[str, Any]]  # rejects (with a sample) by sample id
+
+
+def judge_key(
+    cfg: config_mod.Config,
+    toolset: Any,
+    sample: dict[str, Any],
+    seed: dict[str, Any] | None,
+    labelled: bool = True,
+) -> str | None:
+    """The judge request the build plans for ``sample`` (``seed``: a paraphrase's seed),
+    or None when none is (scope "doubtful" and the rules doubt nothing)."""
+    bare = Sample.from_json(
+        {**sample, "meta": {k: v for k, v in sample["meta"].items() if k != "judge"}}
+    )
+    ctx = checks.CheckContext.build(
+        grounding=cfg.checks.grounding, min_text_chars=cfg.checks.min_text_chars, judge=True
+    )
+    doubts = checks.assess(bare, ctx).doubts
+    if not judge_stage.wanted(cfg, doubts):
+        return None
+    seed_sample = Sample.from_json(seed) if seed else None
+    spec = judge_stage.spec_of(bare, doubts, seed_sample, labelled)
+    return JUDGE.render(spec, cfg, toolset).key
+
+
+def _plan(
+    cfg: config_mod.Config,
+    toolset: Any,
+    dataset: list[dict[str, Any]],
+    rejects: list[dict[str, Any]],
+    cache: ResponseCache,
+    problems: list[str],
+) -> Plan:
+    """Seed keys from the plan; paraphrase keys, one per seed the rules accepted (in
+    the dataset, rejected by the judge, or awaiting its verdict); judge keys, one per
+    sample that reached the judge: decided ones from out/, waiting ones from the cache.
+    """
+    judging = cfg.judge.enabled
+    records = {r["id"]: r for r in dataset}
+    by_id = {r["id"]: r for r in rejects if r.get("sample")}
+    labelled = {s.id: lab for s, lab in real_records(cfg.real)}
+    seed_specs = list(seed_requests(cfg, toolset))
+    judged: dict[str, str] = {}
+    awaiting: dict[str, int] = {}
+
+    waiting: dict[str, dict[str, Any]] = {}  # seeds awaiting their verdict, by id
+
+    def sample_of(sid: str) -> dict[str, Any] | None:
+        if sid in records:
+            return records[sid]
+        return by_id[sid]["sample"] if sid in by_id else waiting.get(sid)
+
+    def plan_judge(sample: dict[str, Any]) -> str | None:
+        if not judging:
+            return None
+        seed = None
+        if sample["source"] == "paraphrase":
+            seed = sample_of(sample["meta"].get("parent"))
+            if seed is None:
+                problems.append(f"paraphrase {sample['id']}: its seed is nowhere")
+                return None
+        key = judge_key(cfg, toolset, sample, seed, labelled.get(sample["id"], True))
+        if key is not None:
+            judged[key] = sample["id"]
+        return key
+
+    # decided samples that reached the judge
+    for r in dataset:
+        if r["meta"].get("judge"):
+            key = plan_judge(r)
+            if key is not None and key != r["meta"]["judge"]["request_key"]:
+                problems.append(f"dataset {r['id']}: meta.judge.request_key is not its judge key")
+    for r in rejects:
+        if r["check"] in JUDGE_CHECKS or (
+            r["check"] == "synthetic_cap" and r["sample"]["meta"].get("judge")
+        ):
+            plan_judge(r["sample"])
+    # seeds whose sample awaits its verdict: cached, parsed, nowhere in out/
+    placed = {r["meta"].get("request_key") for r in dataset} | {
+        r.get("request_key") for r in rejects
+    }
+    seeds = [r for r in dataset if r["source"] == "seed"]
+    seeds += [r["sample"] for r in rejects if r["check"] in JUDGE_CHECKS and r["source"] == "seed"]
+    for spec, req in seed_specs:
+        if req.key in placed:
+            continue
+        entry = cache.get(req.key)
+        if entry is None:
+            continue
+        sample, _, failure = parse.parse_seed(spec, req.key, entry, toolset, cfg, "seed")
+        if sample is not None and failure is None and plan_judge(sample.to_json()) is not None:
+            awaiting[req.key] = 1
+            seeds.append(sample.to_json())
+            waiting[sample.id] = sample.to_json()
+    for s, _ in real_records(cfg.real):
+        if s.id not in records and s.id not in by_id:
+            plan_judge(s.to_json())
+    # paraphrases: one request per seed the rules accepted; their samples awaiting a verdict
+    para_keys: list[str] = []
+    if cfg.paraphrases_per_seed > 0:
+        for seed_json in seeds:
+            seed = Sample.from_json(seed_json)
+            user = seed.user_texts()[0] if seed.user_texts() else ""
+            key = paraphrase_request(user, parse.argument_values(seed), cfg).key
+            para_keys.append(key)
+            entry = cache.get(key)
+            if entry is None or not judging:
+                continue
+            samples, _, failure = parse.parse_paraphrases(seed, key, entry, "paraphrase")
+            for p in samples if failure is None else []:
+                if p.id not in records and p.id not in by_id:
+                    awaiting[key] = awaiting.get(key, 0) + 1
+                    plan_judge({**p.to_json(), "meta": {**p.meta, "parent": seed.id}})
+    planned = {
+        "seed": [req.key for _, req in seed_specs],
+        "paraphrase": para_keys,
+        "judge": list(judged),
+    }
+    return Plan(planned, awaiting, judged, records, by_id)
+
+
 def status_json(text: str) -> dict[str, Any]:
     data = json.loads(text)
-    assert data["version"] == "fb-status/1"
+    assert data["version"] == "fb-status/2"
     return data
 
 
@@ -437,7 +603,17 @@ def expected_dataset(
     shutil.copytree(reference_cfg.parent, work, ignore=shutil.ignore_patterns("server*", "*.log"))
     copy_cfg = config_mod.load(work / "forge.toml")
     seeds = [req.key for _, req in seed_requests(ref, load_tools(ref.paths.tools))]
-    keys = seeds + [k for k in books.planned["paraphrase"]]
+    keys = seeds + [k for k in books.planned["paraphrase"]] + books.planned["judge"]
+    with ResponseCache(ref.paths.cache) as ref_cache:
+        ref_plan = _plan(
+            ref,
+            load_tools(ref.paths.tools),
+            read_jsonl(ref.paths.out / "dataset.jsonl"),
+            read_jsonl(ref.paths.out / "rejects.jsonl"),
+            ref_cache,
+            [],
+        )
+    keys += [k for k in ref_plan.planned["judge"] + ref_plan.planned["paraphrase"] if k not in keys]
     ref_paras = [
         r["meta"]["request_key"]
         for r in read_jsonl(ref.paths.out / "dataset.jsonl")
@@ -455,7 +631,9 @@ def expected_dataset(
             if key not in mine:
                 cache._cache.delete(key)
             elif mine[key] != theirs.get(key):
-                if key not in damaged:
+                # a key the reference never planned (a judge request of a paraphrase the
+                # cap picked from other counts, after a request was given up) is taken as is
+                if key in theirs and key not in damaged:
                     problems.append(f"{key}: cached body differs from the fault-free run")
                 cache.put_many([(key, orjson.loads(mine[key]), "damaged")])
     if problems:

@@ -91,6 +91,7 @@ def make_project(root: Path, tools: Path, **extra: Any) -> config_mod.Config:
         "max_attempts = 3",
     ]
     lines.extend(f"{k} = {json.dumps(v)}" for k, v in extra.pop("engine", {}).items())
+    lines += ["\n[judge]", "enabled = false"]  # the recorded scenarios: the seed stage's calls
     for table, values in extra.items():
         lines.append(f"\n[{table}]")
         lines.extend(f"{k} = {json.dumps(v)}" for k, v in values.items())

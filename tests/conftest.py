@@ -49,7 +49,11 @@ def write_toml(path: Path, values: dict[str, Any]) -> None:
 
 @pytest.fixture
 def make_project(tmp_path: Path, memory_tools: Path) -> Callable[..., Path]:
-    """make_project(tools=None, **settings) -> path of forge.toml in a fresh folder."""
+    """make_project(tools=None, **settings) -> path of forge.toml in a fresh folder.
+
+    The judge stage is off unless ``judge={...}`` is given: the tests that pin
+    datasets, counts and shards test the rule layer; tests/test_judge_e2e.py
+    and the fault matrix (tests/faultkit.py) run with it on."""
     counter = {"n": 0}
 
     def make(tools: Path | None = None, folder: str | None = None, **settings: Any) -> Path:
@@ -69,6 +73,7 @@ def make_project(tmp_path: Path, memory_tools: Path) -> Callable[..., Path]:
             "poll_interval": 0.0,
         }
         engine.update(settings.pop("engine", {}))
+        values["judge"] = {"enabled": False}
         values.update(settings)
         values["engine"] = engine
         write_toml(root / "forge.toml", values)

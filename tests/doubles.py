@@ -200,13 +200,14 @@ def _verdict(prompt: str, rng: random.Random) -> dict[str, Any]:
         reason = "calling or not calling does not fit the scenario"
     elif intent is False:
         reason = "the paraphrase dropped a value of the original"
+    score = round(0.55 + 0.45 * rng.random(), 3) if ok else round(0.3 * rng.random(), 3)
     return {
         "calls": graded,
         "call_decision_ok": decision_ok,
         "answer_truthful": True if (answered and outputs) else None,
         "intent_kept": intent,
-        "reason": reason,
-        "score": round(0.55 + 0.45 * rng.random(), 3) if ok else round(0.3 * rng.random(), 3),
+        "reason": reason if not ok or score >= 0.8 else reason + "; the answer is vague",
+        "score": score,
     }
 
 

@@ -55,13 +55,17 @@ def test_line_500_resent_and_line_400_given_up(
     _, books = audit(cfg, srv)
     reasons = failure_reasons(books)
     assert reasons["http_500"] >= 1 and reasons["http_400"] >= 1, reasons
-    given_up = books.all("given_up")
+    given_up, judged = books.all("given_up"), set(books.planned["judge"])
     for key, fs in books.failures.items():
         # a 500 is resent (until it succeeds); a 400 is final after one attempt
         assert books.sent(key) == len(fs) + (key not in given_up)
         assert (key in given_up) == (fs[-1]["reason"] == "http_400"), fs
         assert all(f["reason"] == "http_500" for f in fs[:-1])
-    assert given_up and all(books.reject_check[k] == "request_failed" for k in given_up)
+    assert given_up and all(books.reject_check[k] == "request_failed" for k in given_up - judged)
+    # the judge stage too: a given-up judge request rejects its sample as judge_failed
+    assert given_up & judged and all(
+        books.reject_check[k] == "judge_failed" for k in given_up & judged
+    )
     # rerun as a user would: the 400s stay given up, nothing is resent
     shards = sorted(p.name for p in (cfg.parent / "batches").glob("*-*.jsonl"))
     books = finish(cfg, srv, reference, rerun=True)
@@ -233,9 +237,16 @@ def test_garbage_cut_off_and_refused_answers_are_cached_and_rejected(
     _, books = audit(cfg, srv)
     with ResponseCache(config_mod.load(cfg).paths.cache) as cache:
         assert cache.contains_many(list(damaged)) == set(damaged)  # paid for: kept
+    judged = set(books.planned["judge"])
+    assert set(damaged) & judged  # the judge stage's answers are damaged too
     for key, kind in damaged.items():
-        assert books.reject_check[key] == DAMAGE_CHECK[kind], (key, kind)
+        # a damaged verdict is paid for and unusable: its sample is judge_failed, not kept
+        want = "judge_failed" if key in judged else DAMAGE_CHECK[kind]
+        assert books.reject_check[key] == want, (key, kind)
         assert books.sent(key) == 1
+    for r in books.rejects:
+        if r["check"] == "judge_failed":
+            assert r["reason"].startswith("unusable verdict: "), r["reason"]
     books = finish(cfg, srv, reference, damaged=set(damaged), rerun=True)
     assert all(books.sent(key) == 1 for key in damaged)  # the rerun sent none of them again
 

@@ -93,7 +93,7 @@ def test_judge_defaults_follow_the_generation_model(tmp_path: Path) -> None:
         ({"scope": "some"}, "judge.scope: must be one of all, doubtful, got 'some'"),
         ({"enabled": "yes"}, "judge.enabled: expected true or false"),
         ({"model": " "}, "judge.model: must not be empty"),
-        ({"max_tokens": 4}, "judge.max_tokens: must be between 16 and 100000, got 4"),
+        ({"max_tokens": 4}, "judge.max_tokens: must be between 16 and 200000, got 4"),
         ({"treshold": 0.5}, "judge.treshold: unknown key (did you mean 'threshold'?)"),
     ],
 )
@@ -133,8 +133,10 @@ def test_the_threshold_is_not_in_the_request_and_the_judge_model_is(tmp_path: Pa
     assert J.judge_canonical(body(tmp_path, model="gpt-4o-mini", judge=pinned))[0] == key
 
 
-def test_reasoning_judges_get_no_temperature(tmp_path: Path) -> None:
-    assert "temperature" not in body(tmp_path, judge={"model": "gpt-5-mini"})
+def test_reasoning_judges_get_the_lowest_effort_and_room_for_it(tmp_path: Path) -> None:
+    b = body(tmp_path, judge={"model": "gpt-5-mini"})
+    assert "temperature" not in b and b["reasoning_effort"] == "minimal"
+    assert b["max_completion_tokens"] == 1024 + 1_000  # the answer plus minimal's allowance
 
 
 def test_doubts_and_the_seed_of_a_paraphrase_are_shown(tmp_path: Path) -> None:
@@ -183,7 +185,7 @@ def test_a_good_verdict_keeps_the_sample_at_and_above_the_threshold() -> None:
     assert outcome(verdict()) is None
     assert outcome(verdict(score=0.8)) is None
     check, reason = outcome(verdict(score=0.79))
-    assert check == "judge" and reason.startswith("score 0.79 (threshold 0.8); score below")
+    assert check == "judge" and reason.startswith("score 0.790 (threshold 0.8); score below")
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """The default engine for real: forge-batch run with the embedded server and SmolLM2.
 
-A tiny job (3 seeds, 1 paraphrase each) through the real GGUF model via
-xllamacpp. A 135M model writes weak data, so this checks the pipeline, not
+A tiny job (3 seeds, 1 paraphrase each; then 2 seeds with the judge on) through
+the real GGUF model via xllamacpp. A 135M model writes weak data, so this checks the pipeline, not
 the quality: every request is answered and accounted for, the outputs exist,
 and a second run sends nothing.
 """
@@ -46,6 +46,7 @@ def test_run_with_the_real_model(tmp_path: Path, memory_tools: Path) -> None:
                 "edge": 0,
             },
             "generation": {"max_tokens": 256, "paraphrase_max_tokens": 128},
+            "judge": {"enabled": False},  # the judge with the real model: the test below
             "engine": {"kind": "local", "poll_interval": 0.2},
         },
     )
@@ -63,5 +64,50 @@ def test_run_with_the_real_model(tmp_path: Path, memory_tools: Path) -> None:
     assert len(kept) + len(rejected) >= 3
     for line in kept:
         assert json.loads(line)["meta"]["model"] == "SmolLM2-135M-Instruct"
+    again = CliRunner().invoke(cli, ["-c", cfg, "run"], catch_exceptions=False)
+    assert "sent 0 request(s)" in again.output
+
+
+def test_the_judge_stage_with_the_real_model(tmp_path: Path, memory_tools: Path) -> None:
+    """Two seeds judged by SmolLM2 itself: whatever it scores, every judge request is
+    answered and accounted for, each judged sample is kept or rejected with a reason
+    (``judge``, or ``judge_failed`` for a verdict a 135M model leaves incomplete), and
+    a second run sends nothing."""
+    (tmp_path / "tools.json").write_bytes(memory_tools.read_bytes())
+    write_toml(
+        tmp_path / "forge.toml",
+        {
+            "tools": "tools.json",
+            "seeds": 2,
+            "paraphrases_per_seed": 1,
+            "random_seed": 3,
+            "scenarios": {
+                "standard": 1.0,
+                "no_tool": 0,
+                "parallel": 0,
+                "error": 0,
+                "ambiguous": 0,
+                "edge": 0,
+            },
+            "generation": {"max_tokens": 256, "paraphrase_max_tokens": 128},
+            "judge": {"enabled": True, "max_tokens": 320},
+            "engine": {"kind": "local", "poll_interval": 0.2},
+        },
+    )
+    cfg = str(tmp_path / "forge.toml")
+    result = CliRunner().invoke(cli, ["-c", cfg, "run"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    status = json.loads(CliRunner().invoke(cli, ["-c", cfg, "status", "--json"]).output)
+    judge = status["stages"]["judge"]
+    assert status["accounting"]["balanced"] and judge["pending"] == 0
+    assert judge["planned"] == judge["cached"] + judge["failed"]
+    out = tmp_path / "out"
+    rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines()]
+    kept = [json.loads(line) for line in (out / "dataset.jsonl").read_text().splitlines()]
+    judged = [r for r in rejects if r["check"] in ("judge", "judge_failed")]
+    assert all(r["reason"] for r in judged)
+    assert all(r["meta"]["judge"]["score"] >= 0.8 for r in kept)
+    assert len(judged) + len(kept) == judge["planned"]  # each judged sample is decided
+    assert "## Judge" in (out / "report.md").read_text()
     again = CliRunner().invoke(cli, ["-c", cfg, "run"], catch_exceptions=False)
     assert "sent 0 request(s)" in again.output

@@ -64,8 +64,10 @@ def test_refused_batches_are_requeued_not_counted_as_attempts(
 ) -> None:
     limit = third_of_the_job(servers, tmp_path)
     srv = servers.start(f"enqueued_limit={limit},line_delay=0.2")  # batches outlive creates
-    # no client-side limit: the server refuses; max_attempts = 1 would give up at once
-    cfg = make_project(tmp_path / "p", srv, engine={"max_attempts": 1})
+    # no client-side limit: the server refuses; max_attempts = 1 would give up at once.
+    # Two lines a shard: a judge line is ~3x a seed line, and a shard past the server's
+    # limit on its own could never run (the client-side limit sizes shards; none here)
+    cfg = make_project(tmp_path / "p", srv, engine={"max_attempts": 1}, limits={"max_lines": 2})
     ok(cfg, "run")
     server_batches = [
         json.loads(p.read_text())["batch"] for p in (srv.data / "batches").glob("*.json")

@@ -141,7 +141,7 @@ def _seed_requests(conf: config.Config) -> list:
 def test_status_json_contract(make_project: Callable[..., Path]) -> None:
     cfg = make_project(seeds=8)
     status = json.loads(invoke(cfg, "status", "--json").output)
-    assert status["version"] == "fb-status/1"
+    assert status["version"] == "fb-status/2"
     assert status["stages"]["seed"]["planned"] == 8 and status["stages"]["seed"]["pending"] == 8
     assert status["accounting"]["balanced"] is True
     assert invoke(cfg, "run").exit_code == 0

@@ -206,3 +206,56 @@ def test_chart_has_whole_count_ticks_and_legends_without_empty_entries(
         "no_tool",
     ]
     assert "(no tool)" in [t.get_text() for t in scenario_ax.get_yticklabels()]
+
+
+def _judged(stats: Stats) -> Stats:
+    for score in (0.95, 0.92, 0.85, 0.81):
+        stats.judge.add(score, [], "fine")
+    stats.judge.add(0.42, ["value", "score"], "base and height swapped")
+    stats.judge.add(0.3, ["score"], "base and height swapped")
+    stats.judge.add(0.9, ["answer"], "answer invents a price")
+    stats.judge.failed = 2
+    return stats
+
+
+def test_judge_section_histogram_failures_and_reasons(tmp_path: Path) -> None:
+    text = render(_judged(_stats()), _config(tmp_path), chart=None)
+    section = text.split("## Judge", 1)[1].split("\n## ", 1)[0]
+    assert (
+        "Model `gpt-4o-mini`, threshold 0.8, scope all: 7 verdicts, 4 kept, 3 rejected" in section
+    )
+    assert "2 failed (`judge_failed`)" in section
+    assert "| 0.9-1.0 | 3 | " + "#" * 30 + " |" in section  # the largest bin: 30 marks
+    assert "| 0.8-0.9 | 2 | " + "#" * 20 + " |" in section
+    assert "| 0.3-0.4 | 1 |" in section and "| 0.0-0.1 | 0 |  |" in section
+    assert "| score below threshold | 2 |" in section and "| answer not truthful | 1 |" in section
+    assert section.index("| base and height swapped | 2 |") < section.index("| answer invents")
+
+
+def test_mean_judge_score_gate(tmp_path: Path) -> None:
+    stats = _judged(_stats())  # mean of the 7 verdicts: 5.15 / 7
+    row = _row(render(stats, _config(tmp_path), chart=None), "mean judge score")
+    assert "0.736 (7 judged)" in row and ">= 0.8" in row and "**FAIL**" in row
+    stats.judge.add(1.0, [], "fine")
+    stats.judge.add(1.0, [], "fine")
+    stats.judge.add(1.0, [], "fine")  # 8.15 / 10
+    assert "| pass |" in _row(render(stats, _config(tmp_path), chart=None), "mean judge score")
+    assert _row(render(_stats(), _config(tmp_path), chart=None), "mean judge score").endswith(
+        "| n/a |"
+    )
+
+
+def test_judge_off_is_said(tmp_path: Path) -> None:
+    text = render(_stats(), _config(tmp_path, judge={"enabled": False}), chart=None)
+    assert "Off (`[judge] enabled = false`)" in text
+
+
+def test_the_chart_has_a_histogram_panel_when_judged(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    plain = write_report(tmp_path / "a", _stats(), _config(tmp_path))
+    judged = write_report(tmp_path / "b", _judged(_stats()), _config(tmp_path))
+    assert plain[1].read_bytes() != judged[1].read_bytes()
+    # nothing kept, yet judged: the histogram alone is drawn
+    only = _judged(Stats())
+    paths = write_report(tmp_path / "c", only, _config(tmp_path))
+    assert [p.name for p in paths] == ["report.md", "report.png"]

@@ -72,6 +72,11 @@ class _Assembly:
         self.base: dict[str, int] = {}  # non-synthetic kept samples per scenario
         self.candidates: dict[str, list[merge.Candidate]] = {}  # per synthetic stage
         self.offsets: dict[str, tuple[int, str | None]] = {}  # candidate id -> (offset, tool)
+        self.synthetic = {s.name for s in STAGES if s.synthetic}
+        # per (synthetic stage, parent id): the parent's user text, in pass order, and its
+        # rewrites that passed, as (id, scenario, text) (with the judge on, once it kept them)
+        self.groups: dict[tuple[str, str], str] = {}
+        self.members: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
 
     def reject(self, rej: Reject) -> None:
         self.stats.update("reject", rej.source, check=rej.check)
@@ -83,29 +88,44 @@ class _Assembly:
 
     def real(self) -> None:
         for sample, offset in self.passes.real():
-            self._accept(sample, offset)
+            if sample.id not in self.passes.held:  # else: kept once the judge says so
+                self._accept(sample, offset)
 
     def stage(self, stage: Stage, length: int) -> None:
         label = f"checking {stage.name}s"
         outcomes = progress.track(self.passes.stage(stage), label, length=length)
-        pool = self.candidates.setdefault(stage.name, []) if stage.synthetic else None
+        held = self.passes.held
         for parent, kept, rejects in outcomes:
             for rej in rejects:
                 self.reject(rej)
-            if pool is None:
+            if stage.verdict:  # the judge: what it kept joins the dataset (or the cap's pool)
                 for sample, offset in kept:
-                    self._accept(sample, offset)
+                    self._kept(sample, offset)
                 continue
-            if not kept:  # no response yet, or nothing passed: no candidates
-                continue
-            assert parent is not None, "a synthetic stage rewrites an accepted sample"
-            texts = [(p.id, p.scenario, "\n".join(p.texts)) for p, _ in kept]
-            pool.extend(merge.candidates(parent.id, "\n".join(parent.texts), texts))
+            if stage.synthetic and kept:
+                assert parent is not None, "a synthetic stage rewrites an accepted sample"
+                self.groups.setdefault((stage.name, parent.id), "\n".join(parent.texts))
             for sample, offset in kept:
-                self.offsets[sample.id] = (offset, sample.tool)
+                if sample.id not in held:
+                    self._kept(sample, offset)
+
+    def _kept(self, sample: Judged, offset: int) -> None:
+        """A sample that passed every check (and the judge, when it is on)."""
+        if sample.source not in self.synthetic:
+            self._accept(sample, offset)
+            return
+        item = (sample.id, sample.scenario, "\n".join(sample.texts))
+        self.members.setdefault((sample.source, sample.parent or ""), []).append(item)
+        self.offsets[sample.id] = (offset, sample.tool)
 
     def select(self, cap: float) -> None:
         """Keep the candidates the cap allows (by diversity); reject the others."""
+        for (source, parent), seed_text in self.groups.items():
+            texts = self.members.get((source, parent), [])
+            self.candidates.setdefault(source, []).extend(
+                merge.candidates(parent, seed_text, texts)
+            )
+        self.members.clear()
         for source, pool in self.candidates.items():
             chosen = set(merge.select(pool, self.base, cap))
             for cand in pool:

@@ -205,7 +205,7 @@ def collect(ctx: click.Context, import_path: Path | None) -> None:
 
 @cli.command()
 @config_option
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable (contract fb-status/1).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable (contract fb-status/2).")
 @click.pass_context
 @handle_errors
 def status(ctx: click.Context, as_json: bool) -> None:

@@ -258,7 +258,9 @@ def _judge(r: Reader, model: str) -> Judge:
         model=judge_model,
         threshold=r.number("threshold", 0.8, 0.0, 1.0),
         scope=scope,
-        max_tokens=r.integer("max_tokens", 1024, 16, 100_000),
+        max_tokens=r.integer(
+            "max_tokens", reasoning.budget(1024, reasoning.default_effort(judge_model)), 16, 200_000
+        ),
     )
 
 

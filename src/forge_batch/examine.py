@@ -24,6 +24,7 @@ from .cache import Cached
 from .config import Config
 from .records import Sample
 from .stages import BY_NAME, Stage, consumers
+from .stages import judge as judge_stage
 from .tools import ToolSet
 
 # Requests per task sent to a worker, tasks in flight per worker, and the least
@@ -48,6 +49,7 @@ class Judged:
     has_calls: bool
     print: dedup.Print | None  # the dedup fingerprint (None when a check failed)
     plans: dict[str, Any] = field(default_factory=dict)  # consumer stage -> spec it plans
+    parent: str | None = None  # meta.parent: the sample a rewrite rewrites
 
     def data(self) -> dict[str, Any]:
         """The sample as a JSON object (for a reject record)."""
@@ -70,15 +72,39 @@ class Examiner:
     def __init__(self, config: Config, toolset: ToolSet, deduper: dedup.Deduper) -> None:
         self.config, self.toolset, self.deduper = config, toolset, deduper
         self.ctx = checks.CheckContext.build(
-            grounding=config.checks.grounding, min_text_chars=config.checks.min_text_chars
+            grounding=config.checks.grounding,
+            min_text_chars=config.checks.min_text_chars,
+            judge=config.judge.enabled,  # on: what the rules doubt goes to the judge stage
         )
         self._pool: Any = None
 
-    def sample(self, sample: Sample, users: Iterable[Stage] = ()) -> Judged:
-        """Checks and the dedup fingerprint of one sample, and what it would plan."""
-        failure = checks.check_sample(sample, self.ctx)
+    def sample(
+        self,
+        sample: Sample,
+        users: Iterable[Stage] = (),
+        seed: Sample | None = None,
+        labelled: bool = True,
+    ) -> Judged:
+        """Checks and the dedup fingerprint of one sample, and what it would plan.
+
+        With the judge on, the rules' doubts are not failures: they go into the
+        judge's spec (with ``seed``, the sample a rewrite rewrites, and ``labelled``:
+        whether a real record names its scenario)."""
+        doubts: tuple[str, ...] = ()
+        if self.ctx.judge:
+            assessed = checks.assess(sample, self.ctx)
+            failure, doubts = assessed.failure, assessed.doubts
+        else:
+            failure = checks.check_sample(sample, self.ctx)
         texts = sample.user_texts()
         meta = sample.meta or {}
+        plans: dict[str, Any] = {}
+        for u in users if not failure else ():
+            if u.verdict:
+                ok = judge_stage.wanted(self.config, doubts)
+                plans[u.name] = judge_stage.spec_of(sample, doubts, seed, labelled) if ok else None
+            else:
+                plans[u.name] = u.spec_for(sample, self.config)
         return Judged(
             sample.id,
             sample.source,
@@ -90,7 +116,26 @@ class Examiner:
             failure,
             any(m.get("tool_calls") for m in sample.messages),
             None if failure else self.deduper.fingerprint("\n".join(texts)),
-            {u.name: u.spec_for(sample, self.config) for u in users} if not failure else {},
+            plans,
+            meta.get("parent"),
+        )
+
+    def graded(self, sample: Sample) -> Judged:
+        """A sample a verdict stage kept: already checked and deduplicated, not again."""
+        meta = sample.meta or {}
+        return Judged(
+            sample.id,
+            sample.source,
+            sample.scenario,
+            meta.get("request_key"),
+            meta.get("tool"),
+            sample.user_texts(),
+            orjson.dumps(sample.to_json()) + b"\n",
+            None,
+            any(m.get("tool_calls") for m in sample.messages),
+            None,
+            {},
+            meta.get("parent"),
         )
 
     def response(
@@ -100,12 +145,16 @@ class Examiner:
         config, toolset = self.config, self.toolset
         mother = Sample.from_json(orjson.loads(parent)) if parent is not None else None
         parsed = stage.parse(spec, key, cached, mother, config, toolset)
-        meta = {k: parsed.meta.get(k) for k in ("usage", "finish_reason")}
+        meta = {k: parsed.meta.get(k) for k in ("usage", "finish_reason", "verdict")}
         family = (mother.id, mother.user_texts()) if mother is not None else None
         if parsed.failure:
             return Examined(meta, parsed.failure, [], family)
+        if stage.verdict:
+            return Examined(meta, None, [self.graded(s) for s in parsed.samples], family)
         users = [u for u in consumers(stage.name) if u.enabled(config)]
-        return Examined(meta, None, [self.sample(s, users) for s in parsed.samples], family)
+        seed = mother if stage.synthetic else None
+        samples = [self.sample(s, users, seed) for s in parsed.samples]
+        return Examined(meta, None, samples, family)
 
     def chunk(self, stage_name: str, items: list[tuple[Any, ...]]) -> list[Examined | None]:
         """Examine (spec, key, cached or None, parent line or None) items in order."""

@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import keys
+from . import keys, reasoning
 from .config import Config
-from .prompts import SCENARIO_TEXT, _uses_default_sampling
+from .prompts import SCENARIO_TEXT
 
 VERDICT_NAME = "judge_verdict"
 
@@ -209,8 +209,11 @@ def render_judge(
         "seed": config.random_seed,
         "max_completion_tokens": judge.max_tokens,
     }
-    if not _uses_default_sampling(judge.model):  # reasoning models reject a temperature
+    effort = reasoning.default_effort(judge.model)
+    if effort is None:
         body["temperature"] = 0.0
+    else:  # reasoning models take no temperature; grading needs the least reasoning
+        body["reasoning_effort"] = effort
     return body
 
 

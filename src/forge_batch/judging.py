@@ -22,10 +22,10 @@ from .examine import Examined, Examiner, Judged
 from .index import RequestIndex, key_chunks
 from .keyset import KeySet
 from .ledger import Failure
-from .real import real_samples
+from .real import real_records
 from .records import Reject, Sample
 from .spool import Spool, spool
-from .stages import STAGES, Stage
+from .stages import JUDGE, STAGES, Stage
 from .stats import Stats
 from .tools import ToolSet
 
@@ -45,20 +45,18 @@ def missing(
     scenario: str,
     failures: dict[str, tuple[int, Failure, bool]],
     in_flight: KeySet,
+    spec: Any = None,
 ) -> Reject | None:
-    """Count a request with no cached response: pending, or given up (then its reject)."""
+    """Count a request with no cached response: pending, or given up (then its reject,
+    ``stage.given_up`` of ``spec``; without a spec, a request_failed reject)."""
     info = failures.get(key)
     if info and info[2]:
         attempts, last, _ = info
         stats.update("given_up", stage.name, reason=last.reason)
-        return Reject(
-            stage.reject_id(key),
-            key,
-            stage.name,
-            scenario,
-            "request_failed",
-            f"{last.reason} after {attempts} attempt(s): {last.message}"[:500],
-        )
+        reason = f"{last.reason} after {attempts} attempt(s): {last.message}"[:500]
+        if spec is not None:
+            return stage.given_up(spec, key, reason)
+        return Reject(stage.reject_id(key), key, stage.name, scenario, "request_failed", reason)
     stats.update("pending", stage.name, in_flight=key in in_flight, retrying=info is not None)
     return None
 
@@ -83,9 +81,9 @@ class Judge:
         self.examiner = Examiner(config, toolset, self.deduper)
         self.stats = stats if stats is not None else Stats()
 
-    def missing(self, stage: Stage, key: str, scenario: str) -> Reject | None:
+    def missing(self, stage: Stage, key: str, scenario: str, spec: Any = None) -> Reject | None:
         """A request with no cached response: pending, or given up (a reject)."""
-        return missing(self.stats, stage, key, scenario, self.failures, self.in_flight)
+        return missing(self.stats, stage, key, scenario, self.failures, self.in_flight, spec)
 
     def judge(self, sample: Sample) -> Reject | None:
         """Checks, then dedup; None means the sample is accepted (and indexed)."""
@@ -116,13 +114,24 @@ class Judge:
         self.stats.update("planned", stage.name)
         scenario = stage.scenario(spec)
         if examined is None:
-            rej = self.missing(stage, key, scenario)
+            rej = self.missing(stage, key, scenario, spec)
+            if rej is not None and stage.verdict:
+                self.stats.update("verdict", found=None)
             return [], [rej] if rej else []
         self.stats.update("cached", stage.name)
         meta = examined.meta
         self.stats.update("usage", usage=meta.get("usage"), finish_reason=meta.get("finish_reason"))
+        if stage.verdict:  # the graded sample itself: kept, or rejected; no rules again
+            found = meta.get("verdict")
+            self.stats.update("verdict", found=found)
+            if found is not None:
+                self.stats.update("parsed", stage.name)
+                self.stats.update("samples", stage.name)
+            if examined.failure:
+                return [], [stage.reject(spec, key, examined.failure)]
+            return examined.samples, []
         if examined.failure:
-            return [], [Reject(stage.reject_id(key), key, stage.name, scenario, *examined.failure)]
+            return [], [stage.reject(spec, key, examined.failure)]
         self.stats.update("parsed", stage.name)
         self.stats.update("samples", stage.name, n=len(examined.samples))
         kept, rejects = [], []
@@ -163,16 +172,34 @@ class Passes:
         self.record = Record()
         self.known = known  # an earlier record: keys of specs it planned need no rendering
         self.parents: dict[str, list[int]] = {}  # consumer stage -> parent offset per spec
+        self.held: set[str] = set()  # ids of accepted samples awaiting their verdict
 
     def real(self) -> Iterator[tuple[Judged, int]]:
-        """Accepted real samples with their spool offsets (rejects go to ``reject``)."""
-        for sample in real_samples(self.judge.config.real):
-            item = self.judge.examiner.sample(sample)
+        """Accepted real samples with their spool offsets (rejects go to ``reject``).
+
+        The judge grades real records too (an unlabelled one on whether its calls
+        fit the request alone)."""
+        config = self.judge.config
+        users = [JUDGE] if JUDGE.enabled(config) else []
+        for sample, labelled in real_records(config.real):
+            item = self.judge.examiner.sample(sample, users, labelled=labelled)
             rej = self.judge.decide(item)
             if rej is None:
-                yield item, self.spool.put_line(item.line)
+                offset = self.spool.put_line(item.line)
+                self._plan_all(item, offset)
+                yield item, offset
             else:
                 self.reject(rej)
+
+    def _plan_all(self, item: Judged, offset: int) -> None:
+        """Plan what an accepted sample plans; one the judge grades is held until then."""
+        for name, spec in item.plans.items():
+            self.plan(name, item, offset, spec)
+        if JUDGE.name in item.plans:
+            if item.plans[JUDGE.name] is None:  # scope "doubtful", nothing doubted
+                self.judge.stats.update("verdict", unjudged=True)
+            else:
+                self.held.add(item.id)
 
     def _items(self, stage: Stage) -> list[tuple[str, Any, int | None]]:
         if not stage.inputs:
@@ -211,8 +238,7 @@ class Passes:
                 for item in kept:
                     offset = self.spool.put_line(item.line)
                     accepted.append((item, offset))
-                    for name, spec2 in item.plans.items():
-                        self.plan(name, item, offset, spec2)
+                    self._plan_all(item, offset)
                 yield parent, accepted, rejects
         self.judge.examiner.close()  # its workers, if this stage started them
         self.chain.close(stage.name)

@@ -147,7 +147,8 @@ class _Planner:
             length = stage.size(self.config)
             yield from progress.track(self.index.requests(stage), label, length=length)
             return
-        if not stage.enabled(self.config) or len(self.cache) == 0:
+        real_judged = stage.verdict and bool(self.config.real)  # real records need no cache
+        if not stage.enabled(self.config) or (len(self.cache) == 0 and not real_judged):
             return
         if self.record is not None and self.record.valid_for(stage, self.chain):
             for key, spec in self.record.planned.get(stage.name, []):
@@ -209,7 +210,7 @@ def prepare(
                 writer = ShardWriter(
                     folder,
                     stage.name,
-                    config.model,
+                    stage.model(config),  # one model per shard (the judge: its own)
                     numbers[stage.name],
                     config.limits.max_lines,
                     pacing.max_shard_bytes(

@@ -55,6 +55,13 @@ def _real_problem(data: Any) -> tuple[str, str] | None:
 
 def real_samples(paths: tuple[Path, ...]) -> Iterator[Sample]:
     """Curated conversations (dataset records or OpenAI fine-tuning lines)."""
+    for sample, _ in real_records(paths):
+        yield sample
+
+
+def real_records(paths: tuple[Path, ...]) -> Iterator[tuple[Sample, bool]]:
+    """Each curated conversation and whether its record names its scenario (the judge
+    grades an unlabelled one on whether its calls fit the request alone)."""
     for path in paths:
         with open_regular(path, "real data file", InputError) as fh:
             for n, line in enumerate(fh, 1):
@@ -79,7 +86,7 @@ def real_samples(paths: tuple[Path, ...]) -> Iterator[Sample]:
                     "line": n,
                     **(data.get("meta") or {}),
                 }
-                yield Sample(
+                sample = Sample(
                     str(data.get("id") or "real-" + digest.hexdigest()[:16]),
                     REAL,
                     str(data.get("scenario") or real_scenario(messages)),
@@ -87,6 +94,7 @@ def real_samples(paths: tuple[Path, ...]) -> Iterator[Sample]:
                     list(data.get("tools") or []),
                     meta,
                 )
+                yield sample, bool(data.get("scenario"))
 
 
 def check_real(config: Config) -> None:

@@ -1,9 +1,10 @@
 """out/report.md (+ out/report.png): what a run produced, and whether to trust it.
 
-The QC thresholds come from the research notes: tool-call parse rate >= 98%,
-schema conformance >= 95%, duplicates < 5%; the synthetic share is checked
-against ``synthetic_cap``. Output is deterministic (sorted tables, no clock,
-PNG without a version stamp), so the same Stats give the same files.
+The QC thresholds come from the research notes (seed 001, section 4):
+tool-call parse rate >= 98%, schema conformance >= 95%, duplicates < 5%, mean
+judge score >= 0.8; the synthetic share is checked against ``synthetic_cap``.
+Output is deterministic (sorted tables, no clock, PNG without a version stamp),
+so the same Stats give the same files.
 The chart needs matplotlib (``pip install 'forge-batch[report]'``); without it
 the report says so and everything else is written.
 """
@@ -14,6 +15,7 @@ import io
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import reasoning
 from .config import SCENARIOS, Config
@@ -21,12 +23,14 @@ from .fsio import atomic_write
 from .stages import NAMES as STAGES
 from .stages import SOURCES
 from .stages import STAGES as STAGE_OBJECTS
-from .stats import StageStats, Stats
+from .stats import BINS, JudgeStats, StageStats, Stats
+from .verdict import KIND_TEXT
 
 __all__ = ["StageStats", "Stats", "chart_png", "render", "write_report"]
 
 NO_TOOL_SCENARIO = "no_tool"  # its samples call no tool, whatever the seed targeted
-PARSE_MIN, SCHEMA_MIN, DUP_MAX = 0.98, 0.95, 0.05
+PARSE_MIN, SCHEMA_MIN, DUP_MAX, JUDGE_MEAN_MIN = 0.98, 0.95, 0.05, 0.8
+TOP_REASONS = 10
 MAX_CHART_TOOLS = 30
 NO_TOOL = "(no tool)"
 
@@ -39,6 +43,19 @@ def _gate(metric: str, num: int, den: int, bound: str, ok: Callable[[float], boo
     """A quality-gate row: metric, value, threshold, pass/FAIL (n/a with nothing to measure)."""
     result = "n/a" if not den else ("pass" if ok(num / den) else "**FAIL**")
     return [metric, _pct(num, den), bound, result]
+
+
+def _mean_gate(judge: JudgeStats) -> list[object]:
+    mean = judge.mean
+    if mean is None:
+        return ["mean judge score", "n/a (0 judged)", f">= {JUDGE_MEAN_MIN:g}", "n/a"]
+    result = "pass" if mean >= JUDGE_MEAN_MIN else "**FAIL**"
+    return [
+        "mean judge score",
+        f"{mean:.3f} ({judge.judged} judged)",
+        f">= {JUDGE_MEAN_MIN:g}",
+        result,
+    ]
 
 
 def _table(head: list[str], rows: list[list[object]]) -> list[str]:
@@ -83,6 +100,7 @@ def _quality(stats: Stats, config: Config) -> list[str]:
             f"<= {cap:.0%} (synthetic_cap)",
             lambda v: v <= cap + 1e-9,
         ),
+        _mean_gate(stats.judge),
     ]
     return ["## Quality gates", "", *_table(["metric", "value", "threshold", "result"], rows)]
 
@@ -140,6 +158,44 @@ def _rejects(stats: Stats) -> list[str]:
 def _tool(scenario: str, tool: str | None) -> str:
     """The tool a kept sample counts under: none for a no_tool sample."""
     return NO_TOOL if scenario == NO_TOOL_SCENARIO or not tool else tool
+
+
+def bin_label(i: int) -> str:
+    return f"{i / BINS:.1f}-{(i + 1) / BINS:.1f}"
+
+
+def _judge(stats: Stats, config: Config) -> list[str]:
+    j, jc = stats.judge, config.judge
+    if not jc.enabled:
+        return [
+            "## Judge",
+            "",
+            "Off (`[judge] enabled = false`): samples kept on the rules alone.",
+            "",
+        ]
+    out = [
+        "## Judge",
+        "",
+        f"Model `{jc.model}`, threshold {jc.threshold:g}, scope {jc.scope}: "
+        f"{j.judged} verdicts, {j.kept} kept, {j.rejected} rejected (`judge`), "
+        f"{j.failed} failed (`judge_failed`), {j.unjudged} kept unjudged.",
+        "",
+    ]
+    if j.judged:
+        top = max(j.hist) or 1
+        rows: list[list[object]] = [
+            [bin_label(i), n, "#" * round(30 * n / top)] for i, n in enumerate(j.hist)
+        ]
+        out += ["Score histogram:", "", *_table(["score", "samples", ""], rows)]
+    if j.kinds:
+        kinds = sorted(j.kinds.items(), key=lambda kv: (-kv[1], kv[0]))
+        rows = [[KIND_TEXT.get(k, k), n] for k, n in kinds]
+        out += ["Rejected by the judge, by failure:", "", *_table(["failure", "samples"], rows)]
+    if j.reasons:
+        items = sorted(j.reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_REASONS]
+        rows = [[reason.replace("|", "\\|"), n] for reason, n in items]
+        out += ["Top judge reasons (rejected samples):", "", *_table(["reason", "samples"], rows)]
+    return out
 
 
 def _mix(stats: Stats, axis: int) -> dict[str, dict[str, int]]:
@@ -251,6 +307,7 @@ def render(
         *_quality(stats, config),
         *_stages(stats),
         *_rejects(stats),
+        *_judge(stats, config),
         *_mix_table("## Kept samples by scenario", "scenario", scen, scen_order),
         *_mix_table("## Kept samples by tool", "tool", tools, _tool_order(tools)),
         *_cost(stats, config),
@@ -264,8 +321,27 @@ def render(
     return "\n".join(lines) + "\n"
 
 
+def _histogram(ax: Any, judge: JudgeStats) -> None:
+    """Judge scores in bins of 0.1, the threshold region shaded by the gate's bound."""
+    ax.bar(
+        [i / BINS for i in range(BINS)],
+        judge.hist,
+        width=1 / BINS,
+        align="edge",
+        color="#4c72b0",
+        edgecolor="white",
+    )
+    ax.axvline(JUDGE_MEAN_MIN, color="#c44e52", linestyle="--", linewidth=1)
+    ax.set_xlim(0, 1)
+    ax.set_title(f"judge scores (mean {judge.mean:.2f}, n={judge.judged})")
+    ax.set_xlabel("score")
+    ax.set_ylabel("samples")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+
+
 def chart_png(stats: Stats) -> bytes | None:
-    """Stacked horizontal bars per tool: scenario mix (left), source mix (right).
+    """Stacked horizontal bars per tool: scenario mix (left), source mix (right),
+    and the judge-score histogram (third panel, when anything was judged).
 
     Horizontal so 10-30 tool names stay readable; past 30 the smallest tools
     are folded into one "other" bar. None when matplotlib is missing.
@@ -297,22 +373,36 @@ def chart_png(stats: Stats) -> bytes | None:
     scenarios = [s for s in SCENARIOS if any(by_scen[t].get(s) for t in order)]
     scenarios += sorted({s for t in order for s in by_scen[t]} - set(SCENARIOS))
     height = max(3.0, 0.32 * len(order) + 2.2)
-    fig, axes = plt.subplots(1, 2, figsize=(12, height), sharey=True)
+    judged = stats.judge.judged > 0
+    if not judged:
+        fig, axes = plt.subplots(1, 2, figsize=(12, height), sharey=True)
+        hist_ax = None
+    elif order:
+        fig, all_axes = plt.subplots(
+            1, 3, figsize=(17, height), gridspec_kw={"width_ratios": [1, 1, 0.8]}
+        )
+        all_axes[1].sharey(all_axes[0])
+        all_axes[1].tick_params(labelleft=False)
+        axes, hist_ax = all_axes[:2], all_axes[2]
+    else:  # nothing kept: the histogram says why
+        fig, hist_ax = plt.subplots(1, 1, figsize=(6, 4))
+        axes = []
     tab10 = plt.get_cmap("tab10")
     palette = [*SCENARIOS, *(s for s in scenarios if s not in SCENARIOS)]
     scen_color = {s: tab10(i % 10) for i, s in enumerate(palette)}
     colors = ("#1b9e77", "#7570b3", "#d95f02", "#e7298a", "#66a61e")
     src_color = {s: colors[i % len(colors)] for i, s in enumerate(SOURCES)}
     try:
-        for ax, table, keys, colors, title in (
-            (axes[0], by_scen, scenarios, scen_color, "scenario mix"),
-            (
-                axes[1],
-                by_src,
-                [s for s in SOURCES if any(by_src[t].get(s) for t in order)],
-                src_color,
-                "source mix",
-            ),
+        if hist_ax is not None:
+            _histogram(hist_ax, stats.judge)
+        sources = [s for s in SOURCES if any(by_src[t].get(s) for t in order)]
+        for ax, table, keys, colors, title in zip(
+            axes,
+            (by_scen, by_src),
+            (scenarios, sources),
+            (scen_color, src_color),
+            ("scenario mix", "source mix"),
+            strict=False,
         ):
             left = [0] * len(order)
             for key in keys:
@@ -331,7 +421,8 @@ def chart_png(stats: Stats) -> bytes | None:
                 fontsize="small",
                 frameon=False,
             )
-        axes[0].tick_params(axis="y", labelsize="small")
+        if len(axes):
+            axes[0].tick_params(axis="y", labelsize="small")
         fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
@@ -346,7 +437,7 @@ def write_report(
     """Write report.md (and report.png when matplotlib is importable); return the paths."""
     out_dir = Path(out_dir)
     png_path = out_dir / "report.png"
-    png = chart_png(stats) if stats.kept else None
+    png = chart_png(stats) if stats.kept or stats.judge.judged else None
     if png is not None:
         atomic_write(png_path, png)
     else:  # a chart from an earlier run would no longer match the report

@@ -2,7 +2,7 @@
 
 Build fills one ``Stats`` as it judges samples; ``report`` only renders it and
 ``status`` reads the copy the last build stored (``out/.build-stats.json``,
-version fb-build-stats/1), so neither has to build again to count.
+version fb-build-stats/2), so neither has to build again to count.
 Every counter changes through ``Stats.update``: one place to read what a
 counter means and when it moves.
 """
@@ -19,7 +19,7 @@ import orjson
 from . import reasoning, response
 from .fsio import atomic_write
 
-STORED_VERSION = "fb-build-stats/1"
+STORED_VERSION = "fb-build-stats/2"  # /2: the judge's counts (``Stats.judge``)
 STORED_NAME = ".build-stats.json"
 
 
@@ -38,6 +38,47 @@ class StageStats:
     accepted: int = 0
     rejected: int = 0
     failed_reasons: dict[str, int] = field(default_factory=dict)  # given-up requests by reason
+
+
+JUDGE_STAGE = "judge"
+JUDGE_CHECKS = ("judge", "judge_failed")
+BINS = 10  # judge score histogram: [0, 0.1), ..., [0.9, 1.0]
+REASON_KEYS = 10_000  # distinct judge reasons counted; later new ones count as "(other)"
+
+
+@dataclass(slots=True)
+class JudgeStats:
+    """What the judge said, counted per verdict read (the report's judge section)."""
+
+    hist: list[int] = field(default_factory=lambda: [0] * BINS)  # complete verdicts by score
+    score_sum: float = 0.0
+    judged: int = 0  # complete verdicts
+    kept: int = 0  # ... that kept their sample
+    rejected: int = 0  # ... that rejected it (check "judge")
+    failed: int = 0  # samples rejected as judge_failed (given up or unusable verdict)
+    unjudged: int = 0  # samples kept without a request (scope "doubtful", no doubt)
+    kinds: dict[str, int] = field(default_factory=dict)  # failure kind -> rejected samples
+    reasons: dict[str, int] = field(default_factory=dict)  # judge's reason of rejected samples
+
+    def add(self, score: float, kinds: list[str], reason: str) -> None:
+        """One complete verdict; ``kinds`` empty means the sample was kept."""
+        self.judged += 1
+        self.score_sum += score
+        self.hist[min(BINS - 1, max(0, int(score * BINS)))] += 1
+        if not kinds:
+            self.kept += 1
+            return
+        self.rejected += 1
+        for kind in kinds:
+            self.kinds[kind] = self.kinds.get(kind, 0) + 1
+        text = " ".join(reason.split())[:120] or "(no reason given)"
+        if text not in self.reasons and len(self.reasons) >= REASON_KEYS:
+            text = "(other)"
+        self.reasons[text] = self.reasons.get(text, 0) + 1
+
+    @property
+    def mean(self) -> float | None:
+        return self.score_sum / self.judged if self.judged else None
 
 
 def _stage_names() -> tuple[str, ...]:
@@ -67,6 +108,7 @@ class Stats:
     reasoning_tokens: int = 0  # part of completion_tokens (reasoning models)
     truncated: int = 0  # responses with finish_reason "length"
     truncated_by_reasoning: int = 0  # ... whose reasoning used at least 80% of the output
+    judge: JudgeStats = field(default_factory=JudgeStats)
 
     def update(self, event: str, stage: str | None = None, n: int = 1, **what: Any) -> None:
         """Count one event. ``stage`` names the stage for per-stage events.
@@ -74,6 +116,8 @@ class Stats:
         Events: planned, cached, parsed, samples (n), accepted, rejected (per
         stage); pending (in_flight=, retrying=), given_up (reason=) (per stage);
         reject (check=, stage= when a stage's sample); usage (usage=, finish_reason=);
+        verdict (found= (score, failure kinds, reason) of a complete verdict, None for a
+        sample rejected as judge_failed; or unjudged=True: kept without a judge request);
         argument (passed=); dedup (duplicate=); kept (scenario=, tool=, source=).
         """
         if event == "usage":
@@ -82,6 +126,10 @@ class Stats:
             self.rejects[what["check"]] = self.rejects.get(what["check"], 0) + n
             if stage in self.stages:
                 self.stages[stage].rejected += n
+            if what["check"] in JUDGE_CHECKS and JUDGE_STAGE in self.stages:
+                self.stages[JUDGE_STAGE].rejected += n
+        elif event == "verdict":
+            self._verdict(what)
         elif event == "argument":
             self.arg_checked += n
             self.arg_passed += n if what["passed"] else 0
@@ -110,6 +158,19 @@ class Stats:
             setattr(st, event, getattr(st, event) + n)
         else:
             raise ValueError(f"unknown stats event {event!r}")
+
+    def _verdict(self, what: dict[str, Any]) -> None:
+        if what.get("unjudged"):
+            self.judge.unjudged += 1
+            return
+        found = what["found"]
+        if found is None:
+            self.judge.failed += 1
+            return
+        score, kinds, reason = found
+        self.judge.add(score, list(kinds), reason)
+        if not kinds and JUDGE_STAGE in self.stages:
+            self.stages[JUDGE_STAGE].accepted += 1
 
     def _usage(self, usage: Any, finish_reason: str | None) -> None:
         prompt, completion, cached = response.token_counts(usage)
@@ -147,6 +208,7 @@ class Stats:
         ):
             setattr(stats, name, data[name])
         stats.kept = {(s, t, src): n for s, t, src, n in data["kept"]}
+        stats.judge = JudgeStats(**data["judge"])
         return stats
 
 

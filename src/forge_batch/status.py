@@ -1,9 +1,9 @@
 """status: where every planned request is, as a versioned JSON document.
 
-Contract fb-status/1 (``forge-batch status --json``; tests pin its keys):
+Contract fb-status/2 (``forge-batch status --json``; tests pin its keys):
 
-    {"version": "fb-status/1", "config": <path>, "engine": "local"|"openai",
-     "stages": {<stage name: seed, paraphrase>: {
+    {"version": "fb-status/2", "config": <path>, "engine": "local"|"openai",
+     "stages": {<stage name: seed, paraphrase, judge>: {
          "planned", "cached", "pending", "in_flight", "retrying", "failed",
          "failed_reasons": {reason: n}, "samples", "accepted", "rejected"}},
      "dataset": {"samples", "by_source": {source: n}, "rejects_by_check": {check: n},
@@ -14,6 +14,15 @@ Contract fb-status/1 (``forge-batch status --json``; tests pin its keys):
      "accounting": {"planned", "answered", "pending", "failed", "balanced",
                     "tokens": {"prompt", "completion", "reasoning",
                                "truncated_by_reasoning"}}}
+
+fb-status/2 (was fb-status/1) adds the ``judge`` stage, counted like the others:
+one request per sample judged; a judge request given up rejects its sample as
+``judge_failed``; its ``samples`` are complete verdicts, ``accepted`` the samples
+the judge kept (the synthetic cap may still drop a paraphrase after), ``rejected``
+those rejected as ``judge`` or ``judge_failed``. A sample whose judge request is
+pending is neither kept nor rejected. The accounting sums all three stages.
+Readers of fb-status/1 that iterate ``stages`` see one more entry; nothing else
+changed.
 
 ``accounting.tokens`` (added within fb-status/1, backward compatible): usage of
 the cached responses the last build read; ``reasoning`` is part of ``completion``;
@@ -52,7 +61,7 @@ from .stages import STAGES, Stage
 from .stats import StageStats, Stats
 from .tools import project_tools
 
-VERSION = "fb-status/1"
+VERSION = "fb-status/2"
 QUERY = 5000  # keys per cache query batch
 
 
@@ -74,8 +83,8 @@ class _Counter:
             return self.index.keys(stage)
         if not stage.enabled(self.config):
             return []
-        if not self.answered:  # no input has a response: nothing can be accepted
-            return []
+        if not self.answered and not (stage.verdict and self.config.real):
+            return []  # no input has a response: nothing can be accepted (real ones aside)
         record = self.record
         if record is None or not record.valid_for(stage, self.chain):
             record = self._judged(stage)

@@ -178,7 +178,7 @@ def decide(verdict: Verdict, threshold: float) -> tuple[str, str] | None:
     for kind in dict.fromkeys(kinds):
         details = [d for k, d in verdict.failures if k == kind and d]
         parts.append(KIND_TEXT[kind] + (": " + ", ".join(details) if details else ""))
-    text = f"score {verdict.score:.2f} (threshold {threshold:g}); {'; '.join(parts)}"
+    text = f"score {verdict.score:.3f} (threshold {threshold:g}); {'; '.join(parts)}"
     if verdict.reason:
         text += f"; judge: {verdict.reason}"
     return JUDGE, text[:REASON_LIMIT]
@@ -199,8 +199,3 @@ def from_response(cached: Cached, expected: Expected) -> tuple[Verdict | None, s
         return None, f"{failure[0]}: {failure[1]}"
     assert content is not None
     return read_verdict(content, expected)
-
-
-def given_up(reason: str, attempts: int, message: str) -> tuple[str, str]:
-    """The reject of a sample whose judge request failed for good."""
-    return JUDGE_FAILED, f"judge request {reason} after {attempts} attempt(s): {message}"[:500]

@@ -15,22 +15,26 @@ from ..config import Config
 from ..records import REAL
 from ..tools import ToolSet
 from .base import Failure, Parsed, Request, Stage
+from .judge import JUDGE, JudgeSpec
 from .paraphrase import PARAPHRASE, ParaphraseSpec
 from .seed import SEED
 
-STAGES: tuple[Stage, ...] = (SEED, PARAPHRASE)
+STAGES: tuple[Stage, ...] = (SEED, PARAPHRASE, JUDGE)
 NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
 BY_NAME: dict[str, Stage] = {s.name: s for s in STAGES}
-SOURCES: tuple[str, ...] = (REAL, *NAMES)  # where a dataset sample comes from, by precedence
+# where a dataset sample comes from, by precedence (a verdict stage writes no sample)
+SOURCES: tuple[str, ...] = (REAL, *(s.name for s in STAGES if not s.verdict))
 
 __all__ = [
     "BY_NAME",
+    "JUDGE",
     "NAMES",
     "PARAPHRASE",
     "SEED",
     "SOURCES",
     "STAGES",
     "Failure",
+    "JudgeSpec",
     "ParaphraseSpec",
     "Parsed",
     "Request",

@@ -23,7 +23,7 @@ from typing import Any
 from .. import keys
 from ..cache import Cached
 from ..config import Config
-from ..records import Sample
+from ..records import Reject, Sample
 from ..tools import ToolSet
 
 Failure = tuple[str, str]  # (check, reason)
@@ -54,6 +54,9 @@ class Stage(ABC):
     # Synthetic samples (rewrites of a parent) compete for the synthetic_cap share of the
     # dataset (merge.select) instead of being kept outright.
     synthetic: bool = False
+    # A verdict stage grades its input sample instead of writing new ones: ``parse``
+    # returns that sample (kept) or a failure; no rule check or dedup runs again.
+    verdict: bool = False
 
     @abstractmethod
     def max_tokens(self, config: Config) -> int:
@@ -98,6 +101,18 @@ class Stage(ABC):
     def enabled(self, config: Config) -> bool:
         """False when the configuration turns this stage off."""
         return True
+
+    def model(self, config: Config) -> str:
+        """The model its requests name (one model per shard)."""
+        return config.model
+
+    def reject(self, spec: Any, key: str, failure: Failure) -> Reject:
+        """The reject of a request whose response gave no sample."""
+        return Reject(self.reject_id(key), key, self.name, self.scenario(spec), *failure)
+
+    def given_up(self, spec: Any, key: str, reason: str) -> Reject:
+        """The reject of a request given up after its failed attempts (``reason``)."""
+        return self.reject(spec, key, ("request_failed", reason))
 
     @abstractmethod
     def to_json(self, spec: Any) -> Any:
