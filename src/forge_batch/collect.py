@@ -21,13 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from .cache import ResponseCache
 from .config import Config
 from .engine import Engine
-from .errors import InputError, json_line_problem
-from .fsio import open_regular
+from .errors import InputError
+from .fsio import json_lines, open_regular
 from .ledger import RETRYABLE_STATUS, TERMINAL, Failure, ShardRecord, State, project_lock
 from .response import REASON as INVALID
 from .response import check as check_response
@@ -60,15 +58,7 @@ class CollectResult:
 def iter_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, record) of a Batch output/error file; malformed input is an error."""
     with open(path, "rb") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise InputError(
-                    json_line_problem(line, exc), path=path, where=f"line {n}"
-                ) from None
+        for n, record in json_lines(fh, path, InputError):
             key = record.get("custom_id") if isinstance(record, dict) else None
             if not isinstance(key, str):
                 why = "no custom_id"

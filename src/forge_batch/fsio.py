@@ -20,9 +20,11 @@ import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from .errors import DiskFullError, ForgeError
+import orjson
+
+from .errors import DiskFullError, ForgeError, json_line_problem
 
 TMP_MARK = ".tmp-"
 
@@ -171,6 +173,24 @@ def open_regular(
         raise error(f"{what} is {_kind(mode)}, not a regular file", path=path, hint=hint)
     os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")  # the caller closes it (a file is its own context manager)
+
+
+def json_lines(
+    fh: BinaryIO, path: str | Path, error: type[ForgeError]
+) -> Iterator[tuple[int, Any]]:
+    """(line number, value) of each non-blank line of a user's JSON lines file.
+
+    A line that is not JSON is ``error`` naming the line (where to look in the
+    file); what the value must look like is the caller's to check.
+    """
+    for n, line in enumerate(fh, 1):
+        if not line.strip():
+            continue
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise error(json_line_problem(line, exc), path=path, where=f"line {n}") from None
+        yield n, value
 
 
 def read_capped(

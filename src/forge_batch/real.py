@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 
 from .config import Config
-from .errors import InputError, json_line_problem
-from .fsio import open_regular
+from .errors import InputError
+from .fsio import json_lines, open_regular
 from .records import REAL, Sample
 
 
@@ -64,15 +64,7 @@ def real_records(paths: tuple[Path, ...]) -> Iterator[tuple[Sample, bool]]:
     grades an unlabelled one on whether its calls fit the request alone)."""
     for path in paths:
         with open_regular(path, "real data file", InputError) as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    data = orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    raise InputError(
-                        json_line_problem(line, exc), path=path, where=f"line {n}"
-                    ) from None
+            for n, data in json_lines(fh, path, InputError):
                 problem = _real_problem(data)
                 if problem is not None:
                     place = f"line {n}" + (f" {problem[0]}" if problem[0] else "")
