@@ -26,7 +26,7 @@ from typing import Any
 
 from . import keys, reasoning
 from .config import Config
-from .prompts import SCENARIO_TEXT
+from .prompts import SCENARIO_TEXT, closed_object
 
 VERDICT_NAME = "judge_verdict"
 
@@ -60,27 +60,18 @@ anything above is false.
 """
 
 
-def _obj(props: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": props,
-        "required": list(props),
-        "additionalProperties": False,
-    }
-
-
 NULLABLE_BOOL = {"type": ["boolean", "null"]}
 # reason before score: the model states its finding, then scores it
-VERDICT_SCHEMA: dict[str, Any] = _obj(
+VERDICT_SCHEMA: dict[str, Any] = closed_object(
     {
         "calls": {
             "type": "array",
-            "items": _obj(
+            "items": closed_object(
                 {
                     "tool": {"type": "string"},
                     "arguments": {
                         "type": "array",
-                        "items": _obj(
+                        "items": closed_object(
                             {
                                 "name": {"type": "string"},
                                 "value_ok": {"type": "boolean"},

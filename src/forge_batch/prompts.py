@@ -162,7 +162,8 @@ def _calls(tools: tuple[Tool, ...], lo: int, hi: int | None, error: bool) -> dic
     return schema
 
 
-def _object(props: dict[str, Any]) -> dict[str, Any]:
+def closed_object(props: dict[str, Any]) -> dict[str, Any]:
+    """A strict-mode object schema: every property required, no others."""
     return {
         "type": "object",
         "properties": props,
@@ -184,14 +185,14 @@ def seed_schema(scenario: str, tools: tuple[Tool, ...]) -> dict[str, Any]:
 @lru_cache(maxsize=65536)
 def _seed_schema(scenario: str, tools: tuple[Tool, ...]) -> dict[str, Any]:
     if scenario == "no_tool":
-        return _object({"user": USER, "answer": ANSWER})
+        return closed_object({"user": USER, "answer": ANSWER})
     if scenario == "ambiguous":
-        return _object({"user": USER, "answer": QUESTION})
+        return closed_object({"user": USER, "answer": QUESTION})
     if scenario == "parallel":
-        return _object({"calls": _calls(tools, 2, 4, False), "user": USER, "answer": ANSWER})
+        return closed_object({"calls": _calls(tools, 2, 4, False), "user": USER, "answer": ANSWER})
     if scenario == "multi_turn":
         first, second = tools[0], tools[-1]
-        return _object(
+        return closed_object(
             {
                 "calls_1": _calls((first,), 1, 1, False),
                 "user_1": USER,
@@ -201,7 +202,7 @@ def _seed_schema(scenario: str, tools: tuple[Tool, ...]) -> dict[str, Any]:
                 "answer_2": ANSWER,
             }
         )
-    return _object(
+    return closed_object(
         {"calls": _calls(tools, 1, 1, scenario == "error"), "user": USER, "answer": ANSWER}
     )
 
@@ -318,7 +319,7 @@ def canonical_seed(spec: SeedSpec, toolset: ToolSet, config: Config) -> bytes:
 
 @lru_cache(maxsize=64)
 def paraphrase_schema(n: int) -> dict[str, Any]:
-    return _object(
+    return closed_object(
         {
             "paraphrases": {
                 "type": "array",
