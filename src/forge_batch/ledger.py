@@ -129,9 +129,6 @@ class State:
         data = {"version": MANIFEST_VERSION, "shards": [asdict(s) for s in self.manifest]}
         atomic_write(self.manifest_path, orjson.dumps(data, option=orjson.OPT_INDENT_2))
 
-    def submitted_files(self) -> set[str]:
-        return {rec.file for rec in self.ledger.values()}
-
     def unsubmitted(self) -> list[ShardInfo]:
         """Shards prepare wrote that no submit has touched (safe to rewrite)."""
         done = {(rec.file, rec.sha256) for rec in self.ledger.values()}

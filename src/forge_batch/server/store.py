@@ -240,10 +240,6 @@ class Store:
             self._persist(batch_id)
             return True
 
-    def persist_batch(self, batch_id: str) -> None:
-        with self._lock:
-            self._persist(batch_id)
-
     def _persist(self, batch_id: str) -> None:
         seq, batch, forced = self._batches[batch_id]
         record = {"batch": batch, "seq": seq, "forced_invalid": forced}
