@@ -84,8 +84,8 @@ class CheckContext:
 
     grounding: bool = True
     min_text_chars: int = 2
-    # A judge stage decides the rules' doubts (checks.assess); while it is off (the
-    # default, until that stage exists) a doubt rejects the sample like a failure.
+    # On ([judge] enabled): the judge stage decides the rules' doubts (checks.assess).
+    # Off (the default here, as for tests and benches): a doubt rejects like a failure.
     judge: bool = False
     compiled: int = 0  # validators compiled so far (one per distinct schema)
     checks: tuple[tuple[str, Check], ...] = field(default=(), repr=False)
