@@ -28,6 +28,8 @@ yet: the sample is neither kept nor rejected).
 
 from __future__ import annotations
 
+import base64
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,14 +54,16 @@ class JudgeSpec:
     """One sample to judge (as its JSON, so the spec is hashable) and what the judge
     is shown besides it."""
 
-    sample: str  # the sample's JSON (sorted keys), without meta.judge
+    # the sample's JSON (sorted keys, without meta.judge), zlib-compressed in base85: the
+    # accepted record and the build hold one spec per judged sample (~2.6x smaller so)
+    sample: str
     scenario: str
     doubts: tuple[str, ...] = ()
     reference: Reference | None = None  # a paraphrase's seed
     labelled: bool = True  # False: a real record without a scenario label
 
     def decoded(self) -> Sample:
-        return Sample.from_json(orjson.loads(self.sample))
+        return Sample.from_json(orjson.loads(zlib.decompress(base64.b85decode(self.sample))))
 
     @property
     def expected(self) -> verdict.Expected:
@@ -81,8 +85,9 @@ def spec_of(
 ) -> JudgeSpec:
     data = sample.to_json()
     data["meta"] = {k: v for k, v in data["meta"].items() if k != "judge"}
+    packed = zlib.compress(orjson.dumps(data, option=orjson.OPT_SORT_KEYS), 6)
     return JudgeSpec(
-        orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode(),
+        base64.b85encode(packed).decode("ascii"),
         sample.scenario,
         tuple(doubts),
         reference_of(seed) if seed is not None else None,
