@@ -56,6 +56,12 @@ def test_credentials_in_the_url_are_not_shown() -> None:
     assert "pw" not in str(info.value)
 
 
+def test_a_query_string_in_the_url_is_not_shown() -> None:
+    """A base URL may carry a key in its query (?api-key=...); messages show it without."""
+    engine = Engine(make_client("http://127.0.0.1:9/v1?token=sk-q-secret", "k"), attempts=1)
+    assert engine.base_url == "http://127.0.0.1:9/v1"
+
+
 def test_submit_to_an_unreachable_url_says_so_on_every_attempt(
     make_project: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -32,7 +32,7 @@ from tenacity import (
 
 from . import pacing
 from .config import Config
-from .errors import ConfigError, EngineError
+from .errors import ConfigError, EngineError, shown_url
 from .fsio import atomic_writer
 from .interrupt import second_forces
 
@@ -47,11 +47,6 @@ def redact(text: str, secret: str | None = None) -> str:
     if secret:
         text = text.replace(secret, "***")
     return _KEY_RE.sub("***", text)
-
-
-def shown_url(url: object) -> str:
-    """A base URL as it may be printed: no user:password part, no trailing slash."""
-    return re.sub(r"//[^/@]*@", "//", str(url)).rstrip("/")
 
 
 def _stderr(line: str) -> None:

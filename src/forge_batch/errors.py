@@ -8,6 +8,7 @@ user can act on it without a traceback (``FORGE_BATCH_DEBUG=1`` shows one).
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ForgeError(Exception):
@@ -101,3 +102,17 @@ def json_line_problem(line: bytes, exc: ValueError) -> str:
         return f"not UTF-8 text: byte 0x{line[bad.start]:02x} at column {bad.start + 1}"
     msg, col = getattr(exc, "msg", str(exc)), getattr(exc, "colno", None)
     return f"not a JSON line: {msg}" + (f" at column {col}" if col else "")
+
+
+def shown_url(url: object) -> str:
+    """A URL as a message or log may show it: no ``user:password@`` and no query
+    string (either can hold a key), no trailing slash."""
+    parts = urlsplit(str(url))
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}"

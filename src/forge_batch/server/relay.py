@@ -33,13 +33,12 @@ import os
 import threading
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx2
 import orjson
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
-from ..errors import ConfigError
+from ..errors import ConfigError, shown_url
 from .apierrors import error_body
 from .lanes import Interrupted
 
@@ -193,19 +192,6 @@ class RelayExecutor:
     def close(self) -> None:
         """Release the pooled connections."""
         self._client.close()
-
-
-def shown_url(url: str) -> str:
-    """The URL without credentials or query string, fit for logs and error files."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def _json_object(raw: bytes) -> dict[str, Any] | None:
