@@ -30,8 +30,7 @@ from .parse import content_of
 
 JUDGE = "judge"
 JUDGE_FAILED = "judge_failed"
-# kinds of hard failure, in the order a reason lists them (the report counts by kind)
-KINDS = ("value", "call", "decision", "answer", "intent", "score")
+# kinds of hard failure as a reason names them (the report counts by kind)
 KIND_TEXT = {
     "value": "argument value not ok",
     "call": "call not ok",
@@ -169,13 +168,11 @@ def read_verdict(content: str, expected: Expected) -> tuple[Verdict | None, str 
 
 def decide(verdict: Verdict, threshold: float) -> tuple[str, str] | None:
     """None when the sample is kept, else ("judge", reason)."""
-    kinds = [k for k, _ in verdict.failures]
-    if verdict.score >= threshold and not kinds:
+    kinds = kinds_of(verdict, threshold)
+    if not kinds:
         return None
-    if verdict.score < threshold:
-        kinds.append("score")
     parts = []
-    for kind in dict.fromkeys(kinds):
+    for kind in kinds:
         details = [d for k, d in verdict.failures if k == kind and d]
         parts.append(KIND_TEXT[kind] + (": " + ", ".join(details) if details else ""))
     text = f"score {verdict.score:.3f} (threshold {threshold:g}); {'; '.join(parts)}"
