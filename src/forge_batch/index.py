@@ -53,10 +53,8 @@ def inputs_fingerprint(config: Config, toolset: ToolSet) -> str:
 
 
 class RequestIndex:
-    """The requests of one command, each rendered at most once.
-
-    ``renders`` counts the requests rendered (tests pin it: status renders none).
-    """
+    """The requests of one command, each rendered at most once (tests/test_architecture.py
+    counts the renders: one per request per command, none for status)."""
 
     def __init__(self, config: Config, toolset: ToolSet) -> None:
         self.config, self.toolset = config, toolset
@@ -64,7 +62,6 @@ class RequestIndex:
         self._planned: dict[str, list[tuple[str, Any]]] = {}  # stage -> [(key, spec)]
         self._keys: dict[str, dict[Any, str]] = {s.name: {} for s in STAGES}  # spec -> key
         self._stored_keys: dict[str, list[str]] | None = None
-        self.renders = 0
 
     # -- rendering -------------------------------------------------------------------------
 
@@ -73,7 +70,6 @@ class RequestIndex:
         if isinstance(spec, Later):  # a stored key's spec: the plan is made only now
             spec = self.entries(stage)[spec.position][1]
         req = stage.render(spec, self.config, self.toolset)
-        self.renders += 1
         if stage.inputs:
             self._keys[stage.name][spec] = req.key
         return req
