@@ -35,6 +35,9 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "multi_turn": 0.0,
 }
 LOCAL_MODEL = "SmolLM2-135M-Instruct"
+# OpenAI's limits on one Batch input file: the defaults and the ceiling of [limits].
+MAX_SHARD_LINES = 50_000
+MAX_SHARD_BYTES = 200 * 1000 * 1000
 ENGINE_KINDS = ("local", "openai")
 SHINGLES = ("word1", "word2", "word3", "char3", "char4", "char5")
 JUDGE_SCOPES = ("all", "doubtful")
@@ -92,8 +95,8 @@ class Paths:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    max_lines: int = 50_000
-    max_bytes: int = 200 * 1000 * 1000
+    max_lines: int = MAX_SHARD_LINES
+    max_bytes: int = MAX_SHARD_BYTES
     context_window: int | None = None  # tokens; None: the model's (context.CONTEXT_WINDOWS)
 
 
@@ -308,8 +311,8 @@ def from_dict(data: dict[str, Any], path: Path) -> Config:
     rl = r.sub("limits")
     rl.check_keys(("max_lines", "max_bytes", "context_window"))
     limits = Limits(
-        rl.integer("max_lines", 50_000, 1, 50_000),
-        rl.integer("max_bytes", 200 * 1000 * 1000, 1024, 200 * 1000 * 1000),
+        rl.integer("max_lines", MAX_SHARD_LINES, 1, MAX_SHARD_LINES),
+        rl.integer("max_bytes", MAX_SHARD_BYTES, 1024, MAX_SHARD_BYTES),
         rl.integer("context_window", 0, 256, 100_000_000) if "context_window" in rl.table else None,
     )
     rg = r.sub("generation")
