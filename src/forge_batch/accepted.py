@@ -38,9 +38,9 @@ class Chain:
 
     def __init__(self, inputs: str, config: Config) -> None:
         self._h = hashlib.sha256(VERSION.encode() + inputs.encode())
-        for path in config.real:
-            with contextlib.suppress(OSError):
-                self._h.update(hashlib.sha256(Path(path).read_bytes()).digest())
+        for path in config.real:  # streamed: a curated file may be larger than memory allows
+            with contextlib.suppress(OSError), open(path, "rb") as fh:
+                self._h.update(hashlib.file_digest(fh, "sha256").digest())
         self.at: dict[str, str] = {}  # stage -> fingerprint after it
 
     def cached(self, key: str) -> None:
