@@ -161,6 +161,50 @@ def test_status_json_contract(make_project: Callable[..., Path]) -> None:
     }
     assert all(b["state"] == "collected" for b in status["batches"])
     assert status["dataset"]["report"].endswith("report.md")
+    # every key the status.py docstring lists (fb-status/2)
+    assert set(status["stages"]) == {"seed", "paraphrase", "judge"}
+    assert all(
+        set(stage)
+        == {
+            "planned",
+            "cached",
+            "pending",
+            "in_flight",
+            "retrying",
+            "failed",
+            "failed_reasons",
+            "samples",
+            "accepted",
+            "rejected",
+        }
+        for stage in status["stages"].values()
+    )
+    assert set(status["dataset"]) == {
+        "samples",
+        "by_source",
+        "rejects_by_check",
+        "path",
+        "rejects",
+        "report",
+    }
+    assert all(
+        set(b) == {"file", "stage", "lines", "state", "batch_id", "status", "request_counts"}
+        for b in status["batches"]
+    )
+    assert set(status["accounting"]) == {
+        "planned",
+        "answered",
+        "pending",
+        "failed",
+        "balanced",
+        "tokens",
+    }
+    assert set(status["accounting"]["tokens"]) == {
+        "prompt",
+        "completion",
+        "reasoning",
+        "truncated_by_reasoning",
+    }
 
 
 @pytest.mark.parametrize("command", ["prepare", "submit", "collect", "status", "run", "cancel"])
