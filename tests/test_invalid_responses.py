@@ -42,12 +42,6 @@ def _msg(body: Body) -> Body:
     return body["choices"][0]["message"]
 
 
-def _content_with(body: Body, key: str, value: Any) -> None:
-    data = json.loads(_msg(body)["content"])
-    data[key] = value
-    _msg(body)["content"] = json.dumps(data)
-
-
 def _args_deep(body: Body) -> None:
     data = json.loads(_msg(body)["content"])
     calls = data.get("calls") or [{"name": "create_entities", "result": {}}]
