@@ -4,6 +4,7 @@ every request rendered once per command, status that never builds."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -198,3 +199,17 @@ def test_the_build_is_byte_identical_with_worker_processes(
     build.build(config_mod.load(cfg))
     assert started  # the passes really ran in worker processes
     assert {name: (out / name).read_bytes() for name in files} == alone
+
+
+def test_stored_build_stats_keep_every_counter() -> None:
+    """What status reads back from out/.build-stats.json is what the build counted."""
+    counted = stats.Stats()
+    for n, f in enumerate(dataclasses.fields(counted), 1):
+        if f.type in ("int", "int | None"):
+            setattr(counted, f.name, n)
+    counted.rejects = {"schema": 2}
+    counted.kept = {("standard", "get_weather", "seed"): 3}
+    counted.update("planned", stage="seed", n=4)
+    counted.judge.add(0.5, ["value"], "a value was invented")
+    stored = orjson.loads(orjson.dumps(counted.to_json()))
+    assert stats.Stats.from_json(stored) == counted

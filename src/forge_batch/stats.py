@@ -10,7 +10,7 @@ counter means and when it moves.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -193,20 +193,9 @@ class Stats:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Stats:
         stats = cls(stages={k: StageStats(**v) for k, v in data["stages"].items()})
-        for name in (
-            "rejects",
-            "arg_checked",
-            "arg_passed",
-            "dup_candidates",
-            "duplicates",
-            "prompt_tokens",
-            "completion_tokens",
-            "cached_tokens",
-            "reasoning_tokens",
-            "truncated",
-            "truncated_by_reasoning",
-        ):
-            setattr(stats, name, data[name])
+        for f in fields(cls):  # every plain counter, so a new one cannot be left out
+            if f.name not in ("stages", "kept", "judge"):
+                setattr(stats, f.name, data[f.name])
         stats.kept = {(s, t, src): n for s, t, src, n in data["kept"]}
         stats.judge = JudgeStats(**data["judge"])
         return stats
