@@ -4,6 +4,7 @@ pass, one validator per distinct schema, every check runs on its own."""
 from __future__ import annotations
 
 import copy
+import gc
 import json
 from typing import Any
 
@@ -85,6 +86,28 @@ def test_one_validator_per_distinct_schema(monkeypatch: pytest.MonkeyPatch) -> N
         )
     assert ctx.compiled == len(compiled) == 4  # one per tool schema in TOOLS
     assert len(set(compiled)) == 4
+
+
+def test_the_context_does_not_keep_checked_samples_tools_alive() -> None:
+    """Every seed arrives with its own parsed tools list (up to catalogue_size full
+    entries); remembering them by identity must not keep thousands alive (at 20k
+    responses it held ~120 MB of them until the end of the build)."""
+    ctx = CheckContext.build()
+    marker = "fb-test-alive"
+    for i in range(300):
+        tools = copy.deepcopy(TOOLS)
+        for entry in tools:
+            entry[marker] = i
+        s = weather(GOOD_WEATHER)
+        assert (
+            check_sample(Sample(f"s{i}", "seed", "standard", s.messages, tools, s.meta), ctx)
+            is None
+        )
+        del tools, s
+    gc.collect()
+    alive = sum(1 for o in gc.get_objects() if type(o) is dict and marker in o)
+    assert ctx.compiled == 4
+    assert alive <= 64 * len(TOOLS), alive
 
 
 def test_checks_run_on_their_own_without_crashing() -> None:

@@ -25,7 +25,13 @@ from .subschema import resolve
 Check = Callable[[Sample, "CheckContext"], str | None]
 
 _MEMO_LIMIT = 200_000  # remembered verdicts (~90 bytes each) before starting over
-_ID_CACHE_LIMIT = 4096  # schema objects recognized by identity before starting over
+# Schema objects and tools lists recognized by identity before starting over. They
+# pay only while one response's samples are checked (a paraphrase shares its seed's
+# parsed tools list and schemas); every other sample arrives with fresh objects.
+# Each entry keeps its object alive, and a seed's tools list holds up to
+# catalogue_size (20) full tool entries, so 4,096 of them held ~120 MB at 20k
+# responses for nothing.
+_ID_CACHE_LIMIT = 32
 
 
 # -- context and the per-sample view -----------------------------------------------
