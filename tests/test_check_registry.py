@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import gc
 import json
+import sys
 from typing import Any
 
 import jsonschema
@@ -68,7 +69,9 @@ def test_one_validator_per_distinct_schema(monkeypatch: pytest.MonkeyPatch) -> N
 
     def counting(schema: Any, *args: Any, **kwargs: Any) -> Any:
         text = json.dumps(schema, sort_keys=True)
-        if text in ours:  # jsonschema also looks up its own meta-schemas
+        # jsonschema also looks up its own meta-schemas, and tools.schema_problem picks
+        # the meta-schema of each schema through validator_for: count the check's own
+        if text in ours and sys._getframe(1).f_code.co_name == "_compile":
             compiled.append(text)
         return real(schema, *args, **kwargs)
 
