@@ -43,6 +43,9 @@ class StageStats:
 JUDGE_STAGE = "judge"
 JUDGE_CHECKS = ("judge", "judge_failed")
 BINS = 10  # judge score histogram: [0, 0.1), ..., [0.9, 1.0]
+# The QC gates of the users' pipeline (seed 001, section 4): the report judges a run
+# by them and the chart draws the judge-score bound.
+PARSE_MIN, SCHEMA_MIN, DUP_MAX, JUDGE_MEAN_MIN = 0.98, 0.95, 0.05, 0.8
 REASON_KEYS = 10_000  # distinct judge reasons counted; later new ones count as "(other)"
 
 
