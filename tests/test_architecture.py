@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -213,3 +214,11 @@ def test_stored_build_stats_keep_every_counter() -> None:
     counted.judge.add(0.5, ["value"], "a value was invented")
     stored = orjson.loads(orjson.dumps(counted.to_json()))
     assert stats.Stats.from_json(stored) == counted
+
+
+def test_modules_stay_small() -> None:
+    """Issue 10's bound: no module over 400 lines, and the median under 150 (one job each)."""
+    sizes = {str(p.relative_to(SRC)): len(p.read_text().splitlines()) for p in SRC.rglob("*.py")}
+    big = {name: n for name, n in sizes.items() if n > 400}
+    assert not big, f"split these modules: {big}"
+    assert statistics.median(sizes.values()) < 150
