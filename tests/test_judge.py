@@ -289,3 +289,21 @@ def test_the_double_scores_clean_samples_on_both_sides_of_the_threshold(tmp_path
         for u in range(40)
     ]
     assert min(scores) < 0.8 <= max(scores)
+
+
+def test_tools_text_memo_keeps_json_dumps_text() -> None:
+    """The memo (keyed by orjson bytes) must give json.dumps's text, for any key order,
+    and cope with what orjson cannot encode (an integer past 64 bits)."""
+    from forge_batch.judge_prompt import tools_text
+
+    def plain(tools: list[dict[str, Any]]) -> str:
+        return "\n".join(
+            json.dumps(t["function"], ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+            for t in tools
+        )
+
+    fn = {"name": "f", "description": "naïve", "parameters": {"type": "object", "b": 1.5, "a": 1}}
+    flipped = {"parameters": dict(reversed(list(fn["parameters"].items()))), **fn}
+    huge = {"name": "g", "parameters": {"type": "object", "maximum": 2**70}}
+    for tools in ([{"function": fn}], [{"function": flipped}], [{"function": huge}]) * 2:
+        assert tools_text(tools) == plain(tools)

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from . import keys, reasoning
 from .config import Config
 from .prompts import SCENARIO_TEXT, closed_object
@@ -143,12 +145,33 @@ def transcript(messages: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+_TOOL_TEXTS: dict[bytes, str] = {}  # orjson bytes of a function -> its line (memo)
+_TOOL_TEXTS_LIMIT = 4096
+
+
+def _tool_line(fn: Any) -> str:
+    """One function as the prompt shows it. Every judged sample carries its own parsed
+    copy of the same few tools, so the line is memoized by orjson's (10x cheaper)
+    encoding; the text itself stays json.dumps's, so request bodies do not change."""
+    try:
+        memo_key = orjson.dumps(fn, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # e.g. an integer past 64 bits: json.dumps copes, orjson does not
+        memo_key = None
+    if memo_key is not None and (line := _TOOL_TEXTS.get(memo_key)) is not None:
+        return line
+    line = json.dumps(fn, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    if memo_key is not None:
+        if len(_TOOL_TEXTS) >= _TOOL_TEXTS_LIMIT:
+            _TOOL_TEXTS.clear()
+        _TOOL_TEXTS[memo_key] = line
+    return line
+
+
 def tools_text(tools: Sequence[dict[str, Any]]) -> str:
     """The sample's tools as compact JSON, one per line (OpenAI tools or bare functions)."""
-    lines = []
-    for tool in tools:
-        fn = tool.get("function", tool) if isinstance(tool, dict) else {}
-        lines.append(json.dumps(fn, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+    lines = [
+        _tool_line(tool.get("function", tool) if isinstance(tool, dict) else {}) for tool in tools
+    ]
     return "\n".join(lines) if lines else "(none)"
 
 
