@@ -13,8 +13,10 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
+import pytest
 from accounting import account
 from click.testing import CliRunner, Result
 
@@ -219,3 +221,36 @@ def test_the_rules_doubts_go_to_the_judge(make_project: Callable[..., Path]) -> 
     assert rejected["id"] == "swapped" and rejected["check"] == "judge"
     status = json.loads(invoke(doubtful, "status", "--json").output)
     assert len(account(doubtful, status=status).planned["judge"]) == 1
+
+
+def test_the_build_holds_judge_specs_without_their_samples(
+    make_project: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Until the judge stage runs, the build holds each judge spec lean (no sample: memory
+    flat in the number of judged samples), the stored record's too; the record it writes
+    is the same bytes as before, and a rebuild from it gives the same dataset."""
+    from forge_batch import judging
+    from forge_batch.stages import JUDGE
+
+    cfg = make_project(seeds=12, paraphrases_per_seed=1, judge=JUDGE_ON)
+    assert run(cfg) > 0
+    out = cfg.parent / "out"
+    record, dataset = (out / ".accepted.jsonl").read_bytes(), (out / "dataset.jsonl").read_bytes()
+    seen: list[int] = []
+    real_stage = judging.Passes.stage
+
+    def checked(self: judging.Passes, stage: Any) -> Any:
+        if stage is JUDGE:
+            held = list(self.record.planned[JUDGE.name])
+            if self.known is not None:
+                held += self.known.planned.get(JUDGE.name, [])
+            assert held and all(spec.sample is None for _, spec in held)
+            seen.append(len(held))
+        return real_stage(self, stage)
+
+    monkeypatch.setattr(judging.Passes, "stage", checked)
+    result = invoke(cfg, "collect")
+    assert result.exit_code == 0, result.output
+    assert seen, "the build ran no judge stage"
+    assert (out / ".accepted.jsonl").read_bytes() == record
+    assert (out / "dataset.jsonl").read_bytes() == dataset

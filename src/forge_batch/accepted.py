@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,19 +72,25 @@ class Record:
         before = previous(stage)
         return before is not None and self.fingerprints.get(before) == chain.at.get(before)
 
-    def write(self, out: Path) -> None:
+    def write(self, out: Path, fill: Callable[[Stage, int, Any], Any] | None = None) -> None:
+        """Write the record; ``fill(stage, i, spec)`` makes the i-th spec of a stage whole
+        when the build held it lean (``Stage.lean``)."""
         head = {"version": VERSION, "fingerprints": self.fingerprints}
         out.mkdir(parents=True, exist_ok=True)
         with atomic_writer(out / FILE) as fh:
             fh.write(orjson.dumps(head) + b"\n")
             for name, items in self.planned.items():
                 stage = BY_NAME[name]
-                for key, spec in items:
+                for i, (key, spec) in enumerate(items):
+                    if fill is not None:
+                        spec = fill(stage, i, spec)
                     fh.write(orjson.dumps([name, key, stage.to_json(spec)]) + b"\n")
 
 
-def read(out: Path) -> Record | None:
-    """The stored record, or None when it is missing or unreadable."""
+def read(out: Path, lean: bool = False) -> Record | None:
+    """The stored record, or None when it is missing or unreadable.
+
+    ``lean``: its specs as ``Stage.lean`` makes them (the build needs only their keys)."""
     try:
         with open(out / FILE, "rb") as fh:
             head = orjson.loads(fh.readline())
@@ -92,7 +99,9 @@ def read(out: Path) -> Record | None:
             record = Record(head["fingerprints"])
             for line in fh:
                 name, key, spec = orjson.loads(line)
-                record.planned[name].append((key, BY_NAME[name].from_json(spec)))
+                stage = BY_NAME[name]
+                spec = stage.from_json(spec)
+                record.planned[name].append((key, stage.lean(spec) if lean else spec))
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return None
     return record

@@ -178,7 +178,9 @@ def build(
         judge = Judge(
             config, toolset, failures, in_flight_keys(state, sent_only=True), result.stats
         )
-        passes = Passes(judge, index, cache, scratch, known=accepted.read(out))
+        passes = Passes(
+            judge, index, cache, scratch, known=accepted.read(out, lean=True), lean=True
+        )
         run = _Assembly(passes, rej_fh)
         passes.reject = run.reject
         try:
@@ -192,10 +194,11 @@ def build(
         with atomic_writer(result.dataset) if write else open(os.devnull, "wb") as fh:
             run.write(fh, result)
         result.dropped_cache_entries = list(cache.dropped)
-        record = passes.record
-        del run, passes, judge  # the dedup index and selection go before the chart is drawn
+        del run, judge  # the dedup index and selection go before the chart is drawn
+        if write:  # while the spool is open: its lean judge specs are filled from it
+            passes.write_record(out)
+        del passes
     if write:
-        record.write(out)
         index.store()
         summary = {"kept": dict(sorted(result.kept.items()))}
         stats.store(out, result.stats, summary)

@@ -70,13 +70,17 @@ class RequestIndex:
         if isinstance(spec, Later):  # a stored key's spec: the plan is made only now
             spec = self.entries(stage)[spec.position][1]
         req = stage.render(spec, self.config, self.toolset)
-        if stage.inputs:
-            self._keys[stage.name][spec] = req.key
+        if stage.inputs:  # by the lean spec (equal to it): the judge's holds no sample
+            self._keys[stage.name][stage.lean(spec)] = req.key
         return req
 
     def remember(self, stage: Stage, spec: Any, key: str) -> None:
         """A key known without rendering (from the accepted record)."""
-        self._keys[stage.name][spec] = key
+        self._keys[stage.name][stage.lean(spec)] = key
+
+    def known(self, stage: Stage, spec: Any) -> bool:
+        """Whether the key of ``spec`` is known without rendering."""
+        return spec in self._keys[stage.name]
 
     def key(self, stage: Stage, spec: Any) -> str:
         """The key of a spec planned from an accepted sample."""

@@ -25,7 +25,7 @@ from .ledger import Failure
 from .real import real_records
 from .records import Reject, Sample
 from .spool import Spool, spool
-from .stages import JUDGE, STAGES, Stage
+from .stages import BY_NAME, JUDGE, STAGES, Stage
 from .stats import Stats
 from .tools import ToolSet
 
@@ -165,6 +165,7 @@ class Passes:
         spool: Spool,
         reject: Callable[[Reject], None] | None = None,
         known: Record | None = None,
+        lean: bool = False,
     ) -> None:
         self.judge, self.index, self.cache, self.spool = judge, index, cache, spool
         self.reject = reject or (lambda rej: None)
@@ -173,6 +174,10 @@ class Passes:
         self.known = known  # an earlier record: keys of specs it planned need no rendering
         self.parents: dict[str, list[int]] = {}  # consumer stage -> parent offset per spec
         self.held: set[str] = set()  # ids of accepted samples awaiting their verdict
+        # the build's: planned specs held as ``Stage.lean`` makes them (the judge's without
+        # their sample: memory flat in the number of judged samples), filled back from the
+        # spool a chunk at a time; the record is then written with ``write_record``
+        self.lean = lean
 
     def real(self) -> Iterator[tuple[Judged, int]]:
         """Accepted real samples with their spool offsets (rejects go to ``reject``).
@@ -208,26 +213,48 @@ class Passes:
             for key, spec in self.known.planned.pop(stage.name, []):
                 self.index.remember(stage, spec, key)  # the record's copy is not kept
         planned = self.record.planned[stage.name]
-        planned[:] = [(self.index.key(stage, spec), spec) for _, spec in planned]
         parents = self.parents.get(stage.name, [])
+        planned[:] = [
+            (self._key(stage, spec, off), spec)
+            for (_, spec), off in zip(planned, parents, strict=True)
+        ]
         return [(key, spec, off) for (key, spec), off in zip(planned, parents, strict=True)]
 
+    def _key(self, stage: Stage, spec: Any, offset: int) -> str:
+        """The key of a planned spec; a lean one is rendered whole (the index keeps it lean)."""
+        if not self.lean or self.index.known(stage, spec):
+            return self.index.key(stage, spec)
+        return self.index.render(stage, stage.filled(spec, self.spool.get(offset))).key
+
+    def _fill(self, stage: Stage, i: int, spec: Any) -> Any:
+        return stage.filled(spec, self.spool.get(self.parents[stage.name][i]))
+
+    def write_record(self, out: Path) -> None:
+        """The accepted record (``accepted.Record.write``), lean specs filled from the spool."""
+        self.record.write(out, self._fill if self.lean else None)
+
     def _tasks(
-        self, chunks: list[list[tuple[str, Any, int | None]]]
+        self, stage: Stage, chunks: list[list[tuple[str, Any, int | None]]]
     ) -> Iterator[list[tuple[Any, ...]]]:
         """Each chunk's (spec, key, cached response, parent line): one cache query each."""
         for chunk in chunks:
             found = self.cache.get_many([key for key, _, _ in chunk])
+            lines = [None if off is None else self.spool.get(off) for _, _, off in chunk]
+            if self.lean:  # whole for this chunk only (``stage`` empties it once done)
+                chunk[:] = [
+                    (key, spec if line is None else stage.filled(spec, line), off)
+                    for (key, spec, off), line in zip(chunk, lines, strict=True)
+                ]
             yield [
-                (spec, key, found.get(key), None if off is None else self.spool.get(off))
-                for key, spec, off in chunk
+                (spec, key, found.get(key), line)
+                for (key, spec, _), line in zip(chunk, lines, strict=True)
             ]
 
     def stage(self, stage: Stage) -> Iterator[Outcome]:
         """Each request of ``stage``: (parent, accepted (sample, offset), rejects)."""
         items = self._items(stage)
         chunks = list(key_chunks(items, READ_CHUNK))
-        results = self.judge.examiner.map_responses(stage, self._tasks(chunks), len(items))
+        results = self.judge.examiner.map_responses(stage, self._tasks(stage, chunks), len(items))
         for chunk, examined in zip(chunks, results, strict=True):
             for (key, spec, _), one in zip(chunk, examined, strict=True):
                 if one is not None:
@@ -240,6 +267,7 @@ class Passes:
                     accepted.append((item, offset))
                     self._plan_all(item, offset)
                 yield parent, accepted, rejects
+            chunk.clear()  # its filled specs (``lean``)
         self.judge.examiner.close()  # its workers, if this stage started them
         self.chain.close(stage.name)
         self.record.fingerprints[stage.name] = self.chain.at[stage.name]
@@ -253,6 +281,8 @@ class Passes:
     def plan(self, user: str, item: Judged, offset: int, spec: Any) -> None:
         """Plan ``user``'s request (``spec``) from an accepted sample."""
         if spec is not None:
+            if self.lean:
+                spec = BY_NAME[user].lean(spec)
             self.record.planned[user].append(("", spec))
             self.parents.setdefault(user, []).append(offset)
 

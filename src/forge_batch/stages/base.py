@@ -114,6 +114,15 @@ class Stage(ABC):
         """The reject of a request given up after its failed attempts (``reason``)."""
         return self.reject(spec, key, ("request_failed", reason))
 
+    def lean(self, spec: Any) -> Any:
+        """The spec as the build holds it until this stage runs (the judge's drops its
+        sample); equal to ``spec``."""
+        return spec
+
+    def filled(self, spec: Any, line: bytes) -> Any:
+        """A ``lean`` spec made whole again from its parent's spool line."""
+        return spec
+
     @abstractmethod
     def to_json(self, spec: Any) -> Any:
         """A planned spec as JSON, for the accepted record."""

@@ -29,9 +29,11 @@ yet: the sample is neither kept nor rejected).
 from __future__ import annotations
 
 import base64
+import dataclasses
+import hashlib
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -54,20 +56,41 @@ class JudgeSpec:
     """One sample to judge (as its JSON, so the spec is hashable) and what the judge
     is shown besides it."""
 
-    # the sample's JSON (sorted keys, without meta.judge), zlib-compressed in base85: the
-    # accepted record and the build hold one spec per judged sample (~2.6x smaller so)
-    sample: str
+    # the sample's JSON (sorted keys, without meta.judge), zlib-compressed in base85; None
+    # in a lean spec (``lean``): the build keeps one spec per judged sample until the judge
+    # stage, so it keeps them without the sample and fills them back from the spool
+    # (``filled``), one chunk at a time. Equality and hash go by ``digest`` (of ``sample``),
+    # so a lean spec and its full one are the same key of the request index.
+    sample: str | None = field(compare=False)
     scenario: str
     doubts: tuple[str, ...] = ()
     reference: Reference | None = None  # a paraphrase's seed
     labelled: bool = True  # False: a real record without a scenario label
+    digest: bytes = b""
+
+    def __post_init__(self) -> None:
+        if not self.digest:
+            assert self.sample is not None, "a spec without its sample needs its digest"
+            object.__setattr__(self, "digest", _digest(self.sample))
 
     def decoded(self) -> Sample:
+        assert self.sample is not None, "a lean spec: fill it first (JudgeStage.filled)"
         return Sample.from_json(orjson.loads(zlib.decompress(base64.b85decode(self.sample))))
 
     @property
     def expected(self) -> verdict.Expected:
         return verdict.Expected.of(self.decoded().messages, self.reference is not None)
+
+
+def _digest(packed: str) -> bytes:
+    return hashlib.sha256(packed.encode("ascii")).digest()
+
+
+def _pack(data: dict[str, Any]) -> str:
+    """The spec's form of a sample's JSON: without meta.judge, sorted keys, zlib, base85."""
+    data["meta"] = {k: v for k, v in data["meta"].items() if k != "judge"}
+    packed = zlib.compress(orjson.dumps(data, option=orjson.OPT_SORT_KEYS), 6)
+    return base64.b85encode(packed).decode("ascii")
 
 
 def wanted(config: Config, doubts: Sequence[str]) -> bool:
@@ -83,11 +106,8 @@ def reference_of(seed: Sample) -> Reference:
 def spec_of(
     sample: Sample, doubts: Sequence[str] = (), seed: Sample | None = None, labelled: bool = True
 ) -> JudgeSpec:
-    data = sample.to_json()
-    data["meta"] = {k: v for k, v in data["meta"].items() if k != "judge"}
-    packed = zlib.compress(orjson.dumps(data, option=orjson.OPT_SORT_KEYS), 6)
     return JudgeSpec(
-        base64.b85encode(packed).decode("ascii"),
+        _pack(sample.to_json()),
         sample.scenario,
         tuple(doubts),
         reference_of(seed) if seed is not None else None,
@@ -162,6 +182,18 @@ class JudgeStage(Stage):
             return Parsed([], meta, decided)
         return Parsed([annotate(parent or spec.decoded(), found, key)], meta)
 
+    def lean(self, spec: JudgeSpec) -> JudgeSpec:
+        """The spec without its sample (equal to it; ``filled`` gives the sample back)."""
+        return spec if spec.sample is None else dataclasses.replace(spec, sample=None)
+
+    def filled(self, spec: JudgeSpec, line: bytes) -> JudgeSpec:
+        """A lean spec with its sample again, from the sample's spool line (its parent)."""
+        if spec.sample is not None:
+            return spec
+        full = dataclasses.replace(spec, sample=_pack(orjson.loads(line)))
+        assert full.digest == _digest(full.sample or ""), "the spool line is not the sample"
+        return full
+
     def scenario(self, spec: JudgeSpec) -> str:
         return spec.scenario
 
@@ -175,6 +207,7 @@ class JudgeStage(Stage):
 
     def to_json(self, spec: JudgeSpec) -> Any:
         ref = spec.reference
+        assert spec.sample is not None, "a lean spec: fill it first (JudgeStage.filled)"
         return [
             spec.sample,
             spec.scenario,
