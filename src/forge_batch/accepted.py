@@ -72,18 +72,18 @@ class Record:
         before = previous(stage)
         return before is not None and self.fingerprints.get(before) == chain.at.get(before)
 
-    def write(self, out: Path, fill: Callable[[Stage, int, Any], Any] | None = None) -> None:
-        """Write the record; ``fill(stage, i, spec)`` makes the i-th spec of a stage whole
-        when the build held it lean (``Stage.lean``)."""
+    def write(self, out: Path, fill: Callable[[Stage, Any], Any] | None = None) -> None:
+        """Write the record; ``fill(stage, spec)`` makes a spec whole when the build held
+        it lean (``Stage.lean``)."""
         head = {"version": VERSION, "fingerprints": self.fingerprints}
         out.mkdir(parents=True, exist_ok=True)
         with atomic_writer(out / FILE) as fh:
             fh.write(orjson.dumps(head) + b"\n")
             for name, items in self.planned.items():
                 stage = BY_NAME[name]
-                for i, (key, spec) in enumerate(items):
+                for key, spec in items:
                     if fill is not None:
-                        spec = fill(stage, i, spec)
+                        spec = fill(stage, spec)
                     fh.write(orjson.dumps([name, key, stage.to_json(spec)]) + b"\n")
 
 

@@ -174,9 +174,9 @@ class Passes:
         self.known = known  # an earlier record: keys of specs it planned need no rendering
         self.parents: dict[str, list[int]] = {}  # consumer stage -> parent offset per spec
         self.held: set[str] = set()  # ids of accepted samples awaiting their verdict
-        # the build's: planned specs held as ``Stage.lean`` makes them (the judge's without
-        # their sample: memory flat in the number of judged samples), filled back from the
-        # spool a chunk at a time; the record is then written with ``write_record``
+        # the build's: planned specs held as ``Stage.lean`` makes them (the judge's with
+        # their sample in the spool: memory flat in the number of judged samples), filled
+        # back a chunk at a time; the record is then written with ``write_record``
         self.lean = lean
 
     def real(self) -> Iterator[tuple[Judged, int]]:
@@ -213,21 +213,18 @@ class Passes:
             for key, spec in self.known.planned.pop(stage.name, []):
                 self.index.remember(stage, spec, key)  # the record's copy is not kept
         planned = self.record.planned[stage.name]
+        planned[:] = [(self._key(stage, spec), spec) for _, spec in planned]
         parents = self.parents.get(stage.name, [])
-        planned[:] = [
-            (self._key(stage, spec, off), spec)
-            for (_, spec), off in zip(planned, parents, strict=True)
-        ]
         return [(key, spec, off) for (key, spec), off in zip(planned, parents, strict=True)]
 
-    def _key(self, stage: Stage, spec: Any, offset: int) -> str:
+    def _key(self, stage: Stage, spec: Any) -> str:
         """The key of a planned spec; a lean one is rendered whole (the index keeps it lean)."""
         if not self.lean or self.index.known(stage, spec):
             return self.index.key(stage, spec)
-        return self.index.render(stage, stage.filled(spec, self.spool.get(offset))).key
+        return self.index.render(stage, stage.filled(spec, self.spool)).key
 
-    def _fill(self, stage: Stage, i: int, spec: Any) -> Any:
-        return stage.filled(spec, self.spool.get(self.parents[stage.name][i]))
+    def _fill(self, stage: Stage, spec: Any) -> Any:
+        return stage.filled(spec, self.spool)
 
     def write_record(self, out: Path) -> None:
         """The accepted record (``accepted.Record.write``), lean specs filled from the spool."""
@@ -241,10 +238,7 @@ class Passes:
             found = self.cache.get_many([key for key, _, _ in chunk])
             lines = [None if off is None else self.spool.get(off) for _, _, off in chunk]
             if self.lean:  # whole for this chunk only (``stage`` empties it once done)
-                chunk[:] = [
-                    (key, spec if line is None else stage.filled(spec, line), off)
-                    for (key, spec, off), line in zip(chunk, lines, strict=True)
-                ]
+                chunk[:] = [(key, stage.filled(spec, self.spool), off) for key, spec, off in chunk]
             yield [
                 (spec, key, found.get(key), line)
                 for (key, spec, _), line in zip(chunk, lines, strict=True)
@@ -282,7 +276,7 @@ class Passes:
         """Plan ``user``'s request (``spec``) from an accepted sample."""
         if spec is not None:
             if self.lean:
-                spec = BY_NAME[user].lean(spec)
+                spec = BY_NAME[user].lean(spec, self.spool)
             self.record.planned[user].append(("", spec))
             self.parents.setdefault(user, []).append(offset)
 

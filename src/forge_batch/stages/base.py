@@ -24,6 +24,7 @@ from .. import keys
 from ..cache import Cached
 from ..config import Config
 from ..records import Reject, Sample
+from ..spool import Spool
 from ..tools import ToolSet
 
 Failure = tuple[str, str]  # (check, reason)
@@ -114,13 +115,13 @@ class Stage(ABC):
         """The reject of a request given up after its failed attempts (``reason``)."""
         return self.reject(spec, key, ("request_failed", reason))
 
-    def lean(self, spec: Any) -> Any:
-        """The spec as the build holds it until this stage runs (the judge's drops its
-        sample); equal to ``spec``."""
+    def lean(self, spec: Any, spool: Spool | None = None) -> Any:
+        """The spec as the build holds it until this stage runs, equal to ``spec`` (the
+        judge's puts its sample in ``spool`` and keeps only its offset)."""
         return spec
 
-    def filled(self, spec: Any, line: bytes) -> Any:
-        """A ``lean`` spec made whole again from its parent's spool line."""
+    def filled(self, spec: Any, spool: Spool) -> Any:
+        """A ``lean`` spec made whole again from ``spool``."""
         return spec
 
     @abstractmethod

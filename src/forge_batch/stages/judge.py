@@ -44,6 +44,7 @@ from ..config import Config
 from ..judge_prompt import Reference, calls_of, render_judge
 from ..parse import content_of
 from ..records import Reject, Sample
+from ..spool import Spool
 from ..tools import ToolSet
 from .base import Failure, Parsed, Request, Stage
 
@@ -67,6 +68,7 @@ class JudgeSpec:
     reference: Reference | None = None  # a paraphrase's seed
     labelled: bool = True  # False: a real record without a scenario label
     digest: bytes = b""
+    at: int = field(default=-1, compare=False)  # a lean spec's sample in the build's spool
 
     def __post_init__(self) -> None:
         if not self.digest:
@@ -182,15 +184,20 @@ class JudgeStage(Stage):
             return Parsed([], meta, decided)
         return Parsed([annotate(parent or spec.decoded(), found, key)], meta)
 
-    def lean(self, spec: JudgeSpec) -> JudgeSpec:
-        """The spec without its sample (equal to it; ``filled`` gives the sample back)."""
-        return spec if spec.sample is None else dataclasses.replace(spec, sample=None)
+    def lean(self, spec: JudgeSpec, spool: Spool | None = None) -> JudgeSpec:
+        """The spec without its sample (equal to it); with ``spool``, the sample is put
+        there for ``filled``."""
+        if spec.sample is None:
+            return spec
+        at = -1 if spool is None else spool.put_line(spec.sample.encode("ascii") + b"\n")
+        return dataclasses.replace(spec, sample=None, at=at)
 
-    def filled(self, spec: JudgeSpec, line: bytes) -> JudgeSpec:
-        """A lean spec with its sample again, from the sample's spool line (its parent)."""
+    def filled(self, spec: JudgeSpec, spool: Spool) -> JudgeSpec:
+        """A lean spec with its sample again, read back from ``spool``."""
         if spec.sample is not None:
             return spec
-        full = dataclasses.replace(spec, sample=_pack(orjson.loads(line)))
+        assert spec.at >= 0, "a lean spec whose sample was not spooled"
+        full = dataclasses.replace(spec, sample=spool.get(spec.at)[:-1].decode("ascii"))
         assert full.digest == _digest(full.sample or ""), "the spool line is not the sample"
         return full
 
