@@ -296,6 +296,6 @@ def open_engine(config: Config, *, attempts: int = 8, wait_min: float = 1.0) -> 
         except KeyboardInterrupt:
             # the model finishes its current request first; a second Ctrl-C must not
             # tear the interpreter down under its threads (see interrupt.py)
-            with second_forces():
+            with second_forces(restore=False):  # we exit next: a late Ctrl-C still forces
                 srv.stop()
             raise

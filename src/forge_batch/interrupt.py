@@ -43,11 +43,13 @@ def _force(signum: int, frame: Any) -> None:
 
 
 @contextlib.contextmanager
-def second_forces(message: str = WAITING) -> Iterator[None]:
+def second_forces(message: str = WAITING, *, restore: bool = True) -> Iterator[None]:
     """Within this block (a slow stop after a first Ctrl-C), a second Ctrl-C exits at once.
 
     ``message`` is printed on entry. Outside the main thread signals cannot be
-    handled, so the block only prints.
+    handled, so the block only prints. With ``restore=False`` the forcing handler
+    stays after the block: the process is on its way out, and a second Ctrl-C
+    that lands while it exits must still end it with 130, not kill it by SIGINT.
     """
     _say(message)
     if threading.current_thread() is not threading.main_thread():
@@ -57,4 +59,5 @@ def second_forces(message: str = WAITING) -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if restore:
+            signal.signal(signal.SIGINT, previous)
