@@ -72,11 +72,11 @@ def test_bad_spec_names_the_item(spec: str, item: str) -> None:
 def test_line_decisions_are_seeded() -> None:
     a, b = Faults.parse("line_500=0.5,seed=1"), Faults.parse("line_500=0.5,seed=2")
     ids = [f"req-{i}" for i in range(200)]
-    hits_a = [a.line_fault("batch_x", i) for i in ids]
-    assert hits_a == [a.line_fault("batch_x", i) for i in ids]
-    assert hits_a != [b.line_fault("batch_x", i) for i in ids]
+    hits_a = [a.line_fault(1, i) for i in ids]
+    assert hits_a == [a.line_fault(1, i) for i in ids]
+    assert hits_a != [b.line_fault(1, i) for i in ids]
     assert 60 < hits_a.count("500") < 140
-    other = [a.line_fault("batch_y", i) for i in ids]
+    other = [a.line_fault(2, i) for i in ids]
     assert hits_a != other  # a resend in a new batch may pass
 
 
@@ -97,11 +97,13 @@ def test_line_errors_go_to_the_error_file(start: Factory, spec: str, status: int
 
 def test_partial_line_500_matches_the_seeded_decision(start: Factory) -> None:
     spec = "line_500=0.5,seed=3"
-    _, client = start(spec)
+    srv, client = start(spec)
     batch = wait_for(client, submit(client, lines_for(30)).id)
     failed = {e["custom_id"] for e in read_jsonl(client, batch.error_file_id)}
     faults = Faults.parse(spec)
-    expected = {f"req-{i}" for i in range(30) if faults.line_fault(batch.id, f"req-{i}")}
+    seq = json.loads((srv.data_dir / "batches" / f"{batch.id}.json").read_text())["seq"]
+    assert seq == 2  # the input file was number 1
+    expected = {f"req-{i}" for i in range(30) if faults.line_fault(seq, f"req-{i}")}
     assert failed == expected and 0 < len(failed) < 30
     assert len(read_jsonl(client, batch.output_file_id)) == 30 - len(failed)
 

@@ -3,8 +3,10 @@
 Tests and users need to see how a client copes with what the real service does
 on a bad day: failed lines, cut-off answers, expired batches, rate limits and
 dropped connections. Every decision is a pure function of ``seed`` plus stable
-inputs (batch id and custom_id for lines, a call counter for HTTP faults), so a
-run with the same spec and the same calls is reproducible.
+inputs (the batch's creation number and custom_id for lines, a call counter
+for HTTP faults), so a run with the same spec and the same calls is
+reproducible. Batch ids are random, so they are not an input: a test keyed on
+them passed or failed by luck.
 """
 
 from __future__ import annotations
@@ -100,8 +102,11 @@ class Faults:
         """True when any fault (or delay) is configured."""
         return self != Faults(seed=self.seed)
 
-    def line_fault(self, batch_id: str, custom_id: str) -> LineFault | None:
-        """Which fault, if any, hits this line of this batch."""
+    def line_fault(self, batch_seq: int, custom_id: str) -> LineFault | None:
+        """Which fault, if any, hits this line of the ``batch_seq``-th batch created.
+
+        A resent line comes in a later batch, so it may pass where it failed.
+        """
         checks: tuple[tuple[LineFault, float], ...] = (
             ("500", self.line_500),
             ("400", self.line_400),
@@ -110,7 +115,7 @@ class Faults:
             ("refusal", self.line_refusal),
         )
         for kind, p in checks:
-            if p > 0 and unit(self.seed, "line", kind, batch_id, custom_id) < p:
+            if p > 0 and unit(self.seed, "line", kind, batch_seq, custom_id) < p:
                 return kind
         return None
 

@@ -197,6 +197,11 @@ class Store:
             rec = self._batches.get(batch_id) if ids.is_batch_id(batch_id) else None
             return copy.deepcopy(rec[1]) if rec else None
 
+    def seq(self, batch_id: str) -> int:
+        """The batch's creation number (1, 2, ...): stable across restarts."""
+        with self._lock:
+            return self._batches[batch_id][0]
+
     def forced_invalid(self, batch_id: str) -> bool:
         with self._lock:
             return self._batches[batch_id][2]

@@ -237,7 +237,7 @@ class Worker:
             self._finish(batch_id, "cancelled")
 
     def _run_line(self, batch_id: str, custom_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        fault = self.faults.line_fault(batch_id, custom_id)
+        fault = self.faults.line_fault(self.store.seq(batch_id), custom_id)
         if fault in ("500", "400"):
             status, response = fault_response(fault)
         else:
