@@ -36,10 +36,11 @@ _PROBABILITIES = (
 _COUNTS = ("expire_after", "fail_validation", "duplicate_line", "enqueued_limit")
 _SECONDS = ("slow_finalize", "line_delay")
 _FLAGS = ("shuffle_output", "reasoning")
+_SEED = "seed"  # the option naming the random seed (not the seed stage)
 
 SPEC_HELP = (
     "expected name=value items separated by commas, e.g. 'line_500=0.1,expire_after=5'; "
-    f"names: {', '.join((*_PROBABILITIES, *_COUNTS, *_SECONDS, *_FLAGS, 'seed'))}"
+    f"names: {', '.join((*_PROBABILITIES, *_COUNTS, *_SECONDS, *_FLAGS, _SEED))}"
 )
 
 
@@ -153,7 +154,7 @@ def _convert(item: str, name: str, value: str) -> object:
             if value not in ("0", "1"):
                 raise ValueError
             return value == "1"
-        if name == "seed":
+        if name == _SEED:
             return int(value)
     except ValueError:
         kind = (
