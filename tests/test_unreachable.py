@@ -75,6 +75,9 @@ def test_submit_to_an_unreachable_url_says_so_on_every_attempt(
     assert result.exit_code == 1, result.output
     lines = result.stderr.splitlines()
     retries = [line for line in lines if "retrying in" in line]
+    # every retry line is timestamped like the progress lines, then says what failed
+    assert all(re.match(r"\[\d\d:\d\d:\d\d UTC\] ", line) for line in retries), retries
+    retries = [line.split("] ", 1)[1] for line in retries]
     # the upload fails once; before resending it looks for the upload it may have made
     # (listing files), which fails 8 times in turn: every wait is said, with the URL
     assert retries[0].startswith("uploading seed-0001"), result.stderr

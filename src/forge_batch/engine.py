@@ -35,6 +35,7 @@ from .config import Config
 from .errors import ConfigError, EngineError, shown_url
 from .fsio import atomic_writer
 from .interrupt import second_forces
+from .progress import stamped
 
 T = TypeVar("T")
 ENDPOINT = "/v1/chat/completions"
@@ -50,7 +51,8 @@ def redact(text: str, secret: str | None = None) -> str:
 
 
 def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    """A retry line, timestamped like the Heartbeat's lines so a log reads in time order."""
+    print(stamped(line), file=sys.stderr, flush=True)
 
 
 def retryable(exc: BaseException) -> bool:

@@ -41,6 +41,11 @@ def track(items: Iterable[T], label: str, length: int | None = None) -> Iterator
         yield from bar
 
 
+def stamped(text: str) -> str:
+    """``text`` behind the UTC time, as every status line on stderr reads (log order = time)."""
+    return f"[{time.strftime('%H:%M:%S', time.gmtime())} UTC] {text}"
+
+
 def lines_wanted() -> bool:
     """Status lines instead of bars: stderr is not a terminal and progress is not off."""
     return not enabled() and os.environ.get("FORGE_BATCH_PROGRESS") != "0"
@@ -63,8 +68,7 @@ class Heartbeat:
         self.last: float | None = None
 
     def _print(self, text: str) -> None:
-        stamp = time.strftime("%H:%M:%S", time.gmtime())
-        click.echo(f"[{stamp} UTC] {text}", file=self.stream or sys.stderr)
+        click.echo(stamped(text), file=self.stream or sys.stderr)
         self.last = self.clock()
 
     def phase(self, text: str) -> None:
