@@ -1588,6 +1588,65 @@ def mixed(c: Corpus, rng: random.Random) -> None:
         )
 
 
+def inside_words(c: Corpus, rng: random.Random) -> None:
+    """Values made of letters inside one of the user's words ("Paris" in "comparisons",
+    "ON" in "Amazon"): the user's own characters, not their words. Written after the
+    rule that matches values as whole words; each correct case has one such wrong twin.
+    Plus correct values in scripts that do not space their words (Chinese, Japanese,
+    Thai), where a value rightly stands inside a run of letters."""
+    del rng
+    cases = [
+        (
+            _t("get_weather", {"city": _S}),
+            "Show comparisons of the weekend forecast for Lyon",
+            {"city": "Lyon"},
+            {"city": "Paris"},
+        ),
+        (
+            _t("get_stock_quote", {"symbol": _S}),
+            "Quote for AMZN, the Amazon ticker",
+            {"symbol": "AMZN"},
+            {"symbol": "ON"},
+        ),
+        (
+            _t("search_products", {"query": _S, "max_price": _N}),
+            "Find an ink cartridge for my printer under $30",
+            {"query": "ink cartridge", "max_price": 30},
+            {"query": "ridge", "max_price": 30},
+        ),
+        (
+            _t("set_reminder", {"text": _S}),
+            "Remind me to restart the router",
+            {"text": "restart the router"},
+            {"text": "art"},
+        ),
+        (
+            _t("create_entities", {"name": _S, "entityType": _S}),
+            "Remember my colleague Rosanna, she is a person in the sales team",
+            {"name": "Rosanna", "entityType": "person"},
+            {"name": "Anna", "entityType": "person"},
+        ),
+        (
+            _t("hotel_search", {"city": _S}),
+            "Hotels in Leeds near a bathroom showroom",
+            {"city": "Leeds"},
+            {"city": "Bath"},
+        ),
+    ]
+    for tool, user, good, bad in cases:
+        name = tool["function"]["name"]
+        c.add("correct", "verbatim", [tool], [(user, [(name, good)], [{"ok": True}], "Done.")])
+        c.add("wrong", "hallucinated", [tool], [(user, [(name, bad)], [{"ok": True}], "Done.")])
+    unspaced = [
+        (_t("get_weather", {"city": _S}), "我想知道北京明天的天气", {"city": "北京"}),
+        (_t("get_weather", {"city": _S}), "東京の天気を教えて", {"city": "東京"}),
+        (_t("get_weather", {"city": _S}), "อากาศที่เชียงใหม่วันนี้เป็นอย่างไร", {"city": "เชียงใหม่"}),
+    ]
+    for tool, user, good in unspaced:
+        name = tool["function"]["name"]
+        c.add("correct", "verbatim", [tool], [(user, [(name, good)], [{"ok": True}], "Done.")])
+
+
 FAMILIES: tuple[Callable[[Corpus, random.Random], None], ...] = (
     weather,
     flights,
@@ -1601,6 +1660,7 @@ FAMILIES: tuple[Callable[[Corpus, random.Random], None], ...] = (
     memory,
     filesystem,
     mixed,
+    inside_words,
 )
 
 

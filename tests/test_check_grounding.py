@@ -250,3 +250,26 @@ def test_assess_keeps_the_first_failure_and_the_doubts_before_it() -> None:
     bad = _one("Weather in Lyon?", {"city": S}, {"city": "Paris", "country": "FR"})
     a = checks.assess(bad, CheckContext.build())
     assert a.failure is not None and a.failure[0] == "unknown_args" and a.doubts == ()
+
+
+@pytest.mark.parametrize(
+    ("hay", "needle", "found"),
+    [
+        ("show comparisons for lyon", "paris", False),  # letters inside a word
+        ("quote for amazon", "on", False),
+        ("restart the router", "art", False),
+        ("flights to paris, please", "paris", True),
+        ("(paris)", "paris", True),
+        ("paris", "paris", True),
+        ("comparisons, then paris", "paris", True),  # a later whole-word match counts
+        ("call me at +1-555-0100", "+1-555-0100", True),  # edges that are not letters
+        ("file notes.md", ".md", True),
+        ("我想知道北京明天的天气", "北京", True),  # scripts that do not space words
+        ("อากาศที่เชียงใหม่วันนี้", "เชียงใหม่", True),
+        ("abc", "", True),
+    ],
+)
+def test_values_are_matched_as_whole_words(hay: str, needle: str, found: bool) -> None:
+    from forge_batch.checks.grounding.evidence import whole_words
+
+    assert whole_words(hay, needle) is found

@@ -45,6 +45,34 @@ def stems(text: str) -> set[str]:
     return {stem(w) for w in _TOKEN.findall(text.casefold())}
 
 
+def _word_char(c: str) -> bool:
+    """A letter or digit of a script that spaces its words (Thai, Lao, Khmer, Myanmar
+    and CJK do not: there a value stands inside a run of letters)."""
+    if not c.isalnum():
+        return False
+    o = ord(c)
+    return not (0x0E00 <= o <= 0x0EFF or 0x1000 <= o <= 0x109F or 0x1780 <= o <= 0x17FF) and (
+        o < 0x2E80
+    )
+
+
+def whole_words(hay: str, needle: str) -> bool:
+    """``needle`` stands in ``hay`` as whole words: "Paris" is not in "comparisons", and
+    "art" is not in "start" (a value made of part of the user's word is not theirs)."""
+    i = hay.find(needle)
+    if i < 0 or not needle:
+        return i >= 0
+    head, tail = _word_char(needle[0]), _word_char(needle[-1])
+    n = len(needle)
+    while i >= 0:
+        if (not head or i == 0 or not _word_char(hay[i - 1])) and (
+            not tail or i + n == len(hay) or not _word_char(hay[i + n])
+        ):
+            return True
+        i = hay.find(needle, i + 1)
+    return False
+
+
 class Evidence:
     """The texts said so far; ``has`` is the verbatim test, ``get`` the parsed forms."""
 
@@ -76,9 +104,11 @@ class Evidence:
         """The value stands in the evidence as written (case, quotes and whitespace aside;
         numbers in digits with separators and suffixes, or single number words)."""
         if isinstance(value, str):
-            if value in self.get("text") or value.casefold() in self.get("low"):
+            if whole_words(self.get("text"), value) or whole_words(
+                self.get("low"), value.casefold()
+            ):
                 return True
-            if norm(value) in self.get("norm"):
+            if whole_words(self.get("norm"), norm(value)):
                 return True
         if isinstance(value, int | float) and verbatim_number(self.get("text"), repr(value)):
             return True
