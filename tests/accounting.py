@@ -27,7 +27,8 @@ Each planned key is in exactly one place:
 Paid at most once (ledger + shards + failures): a key may be in several
 submitted shards only if every earlier batch is collected and recorded it as
 failed (failures/<batch id>.jsonl), i.e. no earlier batch answered it with a
-200; and with the server's data folder: no custom_id has a 200 line in the
+200 (or a file ``collect --import`` took, failures/import-<digest>.jsonl for its
+failed lines); and with the server's data folder: no custom_id has a 200 line in the
 output of two batches, every 200 the server produced is in the cache, and
 every batch the server created is in the ledger (as a shard's batch, or in its
 ``refused`` list: failed token_limit_exceeded, nothing run).
@@ -55,6 +56,9 @@ from forge_batch.stages import judge as judge_stage
 from forge_batch.tools import load_tools
 
 TEMP_MARKS = (".tmp-", ".spool-", ".download-")
+# collect --import: answers cached with batch id "import:<file name>", failures recorded
+# as the attempt "import-<digest>" (an attempt with no batch in the ledger)
+IMPORTED_ANSWERS, IMPORTED_FAILURES = "import:", "import-"
 
 
 class AccountingError(AssertionError):
@@ -311,15 +315,23 @@ def account(
     for key, fs in failures.items():
         if len(fs) >= max_attempts or any(not f["retryable"] for f in fs):
             expect_given_up.add(key)
-        if len(fs) > len([s for s in submissions.get(key, []) if s.batch_id]):
+        imported = sum(1 for f in fs if f["batch_id"].startswith(IMPORTED_FAILURES))
+        if len(fs) > imported + len([s for s in submissions.get(key, []) if s.batch_id]):
             problems.append(f"{key}: {len(fs)} failures but fewer submissions")
     expect_given_up &= set(stage_of)
     got = set().union(*given_up.values())
     if got != expect_given_up:
         problems.append(f"given up {sorted(got)} != failures say {sorted(expect_given_up)}")
-    for key in set().union(*answered.values()):
-        if not any(s.answered(key) for s in submissions.get(key, []) if s.batch_id):
-            problems.append(f"{key}: answered, but no collected batch answered it")
+    unsent = [
+        key
+        for key in sorted(set().union(*answered.values()))
+        if not any(s.answered(key) for s in submissions.get(key, []) if s.batch_id)
+    ]
+    with ResponseCache(cfg.paths.cache) as cache:
+        for key in unsent:
+            entry = cache.get(key)
+            if entry is None or not (entry.batch_id or "").startswith(IMPORTED_ANSWERS):
+                problems.append(f"{key}: answered, but no collected batch answered it")
 
     # -- the server: what was really run (paid) ------------------------------------------
     server_ok: dict[str, list[str]] = defaultdict(list)

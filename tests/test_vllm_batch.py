@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from accounting import account
 from click.testing import CliRunner
 from doubles import FakeModel
 
@@ -191,3 +192,83 @@ def test_run_batch_round_trip_needs_no_server(
     result = CliRunner().invoke(cli, ["-c", str(cfg), "collect", "--import", str(out)])
     assert result.exit_code == 0, result.output
     assert f"{len(requests)} cached" in result.output
+
+
+def _status(cfg: Path) -> dict[str, Any]:
+    result = CliRunner().invoke(cli, ["-c", str(cfg), "status", "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def _failed_output(cfg: Path, requests: list[dict[str, Any]]) -> tuple[Path, list[str]]:
+    """run-batch's output for ``requests``: the first three refused (400, 400, 500)."""
+    ok, engine_error, exception = _sample()
+    overloaded = copy.deepcopy(engine_error)  # a retriable engine error, same shape
+    overloaded["response"]["status_code"] = 500
+    overloaded["error"]["error"].update(message="engine overloaded", code=500)
+    lines = []
+    for template, request in zip((engine_error, exception, overloaded), requests, strict=False):
+        line = copy.deepcopy(template)
+        line["custom_id"] = request["custom_id"]
+        lines.append(line)
+    lines += [vllm_line(ok, r) for r in requests[3:]]
+    out = cfg.parent / "vllm-output.jsonl"
+    out.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return out, [r["custom_id"] for r in requests[:3]]
+
+
+def test_run_batch_refusals_are_given_up_and_retriable_ones_resent(
+    make_project: Callable[..., Path],
+) -> None:
+    """Every planned request ends accepted, rejected with a reason, or pending.
+
+    A line vLLM refused for good (a 400) is given up after that one attempt, with
+    vLLM's message as the reason, and no later prepare plans it again; a
+    retriable one (a 500) is pending and goes into the next shard. Importing the
+    same file twice is one attempt, not two.
+    """
+    cfg = make_project(seeds=8, paraphrases_per_seed=0, model="Qwen/Qwen2.5-7B-Instruct")
+    assert CliRunner().invoke(cli, ["-c", str(cfg), "prepare"]).exit_code == 0
+    requests = _shard_lines(cfg)
+    out, (context, stream, busy) = _failed_output(cfg, requests)
+    for _ in range(2):
+        result = CliRunner().invoke(cli, ["-c", str(cfg), "collect", "--import", str(out)])
+        assert result.exit_code == 0, result.output
+        assert f"{len(requests) - 3} cached, 3 failed (2 http_400, 1 http_500)" in result.output
+        assert "2 of them given up" in result.output, result.output
+    seed = _status(cfg)["stages"]["seed"]
+    assert seed["planned"] == len(requests)
+    assert (seed["cached"], seed["failed"], seed["pending"]) == (len(requests) - 3, 2, 1)
+    assert seed["retrying"] == 1 and seed["failed_reasons"] == {"http_400": 2}
+    rejects = [
+        json.loads(line) for line in (cfg.parent / "out" / "rejects.jsonl").read_text().splitlines()
+    ]
+    failed = {r["request_key"]: r for r in rejects if r["check"] == "request_failed"}
+    assert set(failed) == {context, stream}
+    assert "maximum context length is 8192 tokens" in failed[context]["reason"]
+    assert "must not be sent in stream mode" in failed[stream]["reason"]
+
+    account(cfg, status=_status(cfg))
+
+    result = CliRunner().invoke(cli, ["-c", str(cfg), "prepare"])
+    assert result.exit_code == 0, result.output
+    assert [r["custom_id"] for r in _shard_lines(cfg)] == [busy]  # only the retriable one
+    seed = _status(cfg)["stages"]["seed"]
+    assert (seed["cached"], seed["failed"], seed["pending"]) == (len(requests) - 3, 2, 1)
+    account(cfg, status=_status(cfg))
+
+    # the resent shard's run-batch output fails it again: a new attempt each time,
+    # given up at engine.max_attempts (3) like a batch's failures
+    overloaded = json.loads(out.read_text().splitlines()[2])
+    assert overloaded["custom_id"] == busy
+    for attempt in (2, 3):
+        overloaded["id"] = f"vllm-{_uuid(f'attempt {attempt}')}"  # another run, another file
+        again = cfg.parent / f"vllm-output-{attempt}.jsonl"
+        again.write_text(json.dumps(overloaded) + "\n")
+        result = CliRunner().invoke(cli, ["-c", str(cfg), "collect", "--import", str(again)])
+        assert result.exit_code == 0, result.output
+        assert ("1 of them given up" in result.output) == (attempt == 3), result.output
+    seed = _status(cfg)["stages"]["seed"]
+    assert (seed["failed"], seed["pending"]) == (3, 0)
+    assert seed["failed_reasons"] == {"http_400": 2, "http_500": 1}
+    account(cfg, status=_status(cfg))

@@ -15,6 +15,7 @@ means the next collect ingests it again (cache writes are idempotent).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -75,6 +76,18 @@ def _text(value: Any, limit: int = 500) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
+def _error_message(body: Any, error: Any) -> str:
+    """The message of a failed line: OpenAI puts it in the response body, vLLM's
+    run-batch in ``error`` (its ErrorResponse ``{"error": {"message": ...}}``, or
+    the text of an exception), with a null body."""
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return _text(body["error"].get("message"))
+    if isinstance(error, dict):
+        inner = error.get("error")
+        return _text((inner if isinstance(inner, dict) else error).get("message"))
+    return _text(error)
+
+
 def classify(record: dict[str, Any]) -> tuple[dict[str, Any] | None, tuple[str, str, bool] | None]:
     """-> (checked chat.completion body, None) or (None, (reason, message, retryable)).
 
@@ -94,9 +107,7 @@ def classify(record: dict[str, Any]) -> tuple[dict[str, Any] | None, tuple[str, 
             if checked is not None:
                 return checked, None
             return None, (INVALID, problem or "malformed body", True)
-        message = ""
-        if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            message = _text(body["error"].get("message"))
+        message = _error_message(body, error)
         code = status if isinstance(status, int) and not isinstance(status, bool) else 0
         if not 0 <= code <= 999:
             code = 0
@@ -223,20 +234,41 @@ class Imported:
     unknown: int = 0  # custom_ids this project never sent
     reasons: dict[str, int] = field(default_factory=dict)  # why lines failed
     first: str = ""  # the first failed line and its message, to show where to look
+    given_up: int = 0  # failed requests that will not be sent again
+
+
+def import_id(path: Path) -> str:
+    """The attempt an imported file stands for, named by its content.
+
+    Its failures are recorded under this id (``failures/<id>.jsonl``), so
+    importing the same file again replaces them instead of counting a second
+    attempt, while a later file (the run-batch output of the resent shard) is
+    an attempt of its own.
+    """
+    with open(path, "rb") as fh:
+        return "import-" + hashlib.file_digest(fh, "sha256").hexdigest()[:24]
 
 
 def import_file(config: Config, path: Path) -> Imported:
-    """Ingest a Batch output or error file obtained by hand (e.g. from a dashboard).
+    """Ingest a Batch output or error file obtained by hand (e.g. from a dashboard,
+    or the output of ``vllm run-batch``).
 
     The whole file is validated before anything is written: a malformed line
     is an InputError naming the line, and the cache stays as it was. Lines are
-    matched by custom_id to the requests this project wrote into shards.
+    matched by custom_id to the requests this project wrote into shards. Failed
+    lines go through the ledger's failure records as a batch's error file does:
+    a retriable one (429, 5xx, a malformed answer) is pending and the next
+    prepare resends it; a final one (another 4xx) is given up at once, a
+    ``request_failed`` reject with the line's reason.
     """
     with open_regular(path, "Batch file", InputError):
         pass  # only a regular file: a FIFO would hang, /dev/zero never ends
     if sum(1 for _ in iter_lines(path)) == 0:  # validates every line, keeps none
         raise InputError("no Batch result lines in the file", path=path)
     result = Imported(path)
+    attempt = import_id(path)
+    answered: set[str] = set()
+    failures: dict[str, Failure] = {}
     with project_lock(config.paths.batches):
         state = State(config.paths.batches)
         sent: set[str] = set()
@@ -251,16 +283,27 @@ def import_file(config: Config, path: Path) -> Imported:
                 if key not in sent:
                     result.unknown += 1
                     continue
+                if key in answered:
+                    continue  # a repeated answer: the first one is kept
                 body, failure = classify(record)
                 if body is None:
-                    result.failed += 1
-                    why, message = failure[:2] if failure else ("malformed_result", "")
-                    result.reasons[why] = result.reasons.get(why, 0) + 1
+                    why, message, retryable = failure or ("malformed_result", "", True)
                     result.first = result.first or f"line {n}: {why}: {message}"[:300]
+                    failures.setdefault(key, Failure(key, attempt, why, message, retryable))
                     continue
+                answered.add(key)
+                failures.pop(key, None)
                 good.append((key, body, f"import:{path.name}"))
                 if len(good) >= PUT_BATCH:
                     result.cached += cache.put_many(good, checked=True)
                     good = []
             result.cached += cache.put_many(good, checked=True)
+        ordered = sorted(failures.values(), key=lambda f: f.key)
+        for f in ordered:
+            result.reasons[f.reason] = result.reasons.get(f.reason, 0) + 1
+        result.failed = len(ordered)
+        if ordered:  # after the cache: a crash before this line only loses the attempt count
+            state.write_failures(attempt, ordered)
+            summary = state.failure_summary(config.engine.max_attempts)
+            result.given_up = sum(1 for f in ordered if summary[f.key][2])
     return result

@@ -144,6 +144,7 @@ def collect_summary(collected: CollectResult, built: BuildResult, config: Config
         out.append(
             f"imported {imp.path.name}: {imp.cached} cached, {imp.failed} failed"
             + (f" ({why})" if why else "")
+            + (f", {imp.given_up} of them given up" if imp.given_up else "")
             + f", {imp.unknown} not sent by this project"
         )
         if imp.first:

@@ -15,6 +15,8 @@ Three files under ``batches/``, all written atomically (contracts, versioned):
   an earlier shard already holds that key.
 * ``failures/<batch id>.jsonl`` (fb-failure/1): one line per request that came
   back failed from that batch, with its reason; written once, when collected.
+  A file taken by ``collect --import`` is an attempt too: its failures go to
+  ``failures/import-<digest>.jsonl`` (collect.import_id).
 
 A lock file keeps two forge-batch processes from changing them at once.
 """
