@@ -28,7 +28,6 @@ yet: the sample is neither kept nor rejected).
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import zlib
@@ -38,7 +37,7 @@ from typing import Any
 
 import orjson
 
-from .. import keys, verdict
+from .. import b85, keys, verdict
 from ..cache import Cached
 from ..config import Config
 from ..judge_prompt import Reference, calls_of, render_judge
@@ -77,7 +76,7 @@ class JudgeSpec:
 
     def decoded(self) -> Sample:
         assert self.sample is not None, "a lean spec: fill it first (JudgeStage.filled)"
-        return Sample.from_json(orjson.loads(zlib.decompress(base64.b85decode(self.sample))))
+        return Sample.from_json(orjson.loads(zlib.decompress(b85.decode(self.sample))))
 
     @property
     def expected(self) -> verdict.Expected:
@@ -92,7 +91,7 @@ def _pack(data: dict[str, Any]) -> str:
     """The spec's form of a sample's JSON: without meta.judge, sorted keys, zlib, base85."""
     data["meta"] = {k: v for k, v in data["meta"].items() if k != "judge"}
     packed = zlib.compress(orjson.dumps(data, option=orjson.OPT_SORT_KEYS), 6)
-    return base64.b85encode(packed).decode("ascii")
+    return b85.encode(packed).decode("ascii")
 
 
 def wanted(config: Config, doubts: Sequence[str]) -> bool:
