@@ -1,6 +1,8 @@
 """forge-batch command line: each command parses options and calls one core function;
 ``cli_support.handle_errors`` turns domain errors into one-line messages (exit 2
-for bad input, 1 for a failed run). FORGE_BATCH_DEBUG=1 shows the traceback instead.
+for bad input, 1 for a failed run, 75 for "wait and run again": other jobs held the
+enqueued-token quota past [engine] queue_wait). FORGE_BATCH_DEBUG=1 shows the
+traceback instead.
 """
 
 from __future__ import annotations
@@ -255,6 +257,8 @@ def run(ctx: click.Context, poll_interval: float | None, pilot: int | None) -> N
     With --pilot N: send only N sample seed requests, report acceptance, cost
     and the projected yield (also to out/pilot.md), and stop; a later run
     reuses those answers. Reads and writes everything the three commands do.
+    Exit 75 when other jobs held the organization's enqueued-token quota
+    past [engine] queue_wait: nothing is lost, run again later.
     """
     from .display import run_summary
     from .run import run as do_run

@@ -79,6 +79,7 @@ class Engine:
     poll_interval: float = 5.0
     max_attempts: int = 3  # times a request is sent before it is rejected for good
     enqueued_token_limit: int | None = None  # the org's enqueued-token cap for the model
+    queue_wait: float = 3600.0  # seconds to wait while other jobs hold the enqueued quota
     keep_inputs: bool = False  # keep uploaded shards in the org's file storage after collect
     keep_outputs: bool = True  # keep output/error files after they were downloaded
 
@@ -222,6 +223,7 @@ def _engine(r: Reader) -> Engine:
         enqueued_token_limit=r.integer("enqueued_token_limit", 0, 1000, 10**12)
         if "enqueued_token_limit" in r.table
         else None,
+        queue_wait=r.number("queue_wait", 3600.0, 0.0, 7 * 86400.0),
         keep_inputs=r.get("keep_inputs", bool, False),
         keep_outputs=r.get("keep_outputs", bool, True),
     )

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 
 class ForgeError(Exception):
-    """Base class. ``exit_code`` 2 means bad input; 1 means the run failed."""
+    """Base class. ``exit_code`` 2 means bad input; 1 means the run failed; 75 means
+    nothing failed but the work must wait: run the same command again later."""
 
     exit_code = 2
 
@@ -74,6 +75,17 @@ class EngineError(ForgeError):
     """The Batch API refused a call in a way retrying cannot fix."""
 
     exit_code = 1
+
+
+class QuotaHeldError(ForgeError):
+    """Other jobs of the organization held the enqueued-token quota past [engine] queue_wait.
+
+    Nothing failed and nothing is lost (the shards stay queued in the ledger):
+    exit 75, sysexits' EX_TEMPFAIL, "try again later", so a script or CI can
+    tell it from a failed run (1) and from bad input (2) and run again later.
+    """
+
+    exit_code = 75
 
 
 class DiskFullError(ForgeError):

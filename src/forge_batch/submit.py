@@ -19,7 +19,7 @@ import click
 from . import pacing, progress
 from .config import Config
 from .engine import META_SHARD, Engine
-from .errors import EngineError, StateError
+from .errors import EngineError, QuotaHeldError, StateError
 from .ledger import TERMINAL, ShardRecord, State, project_lock
 from .shards import file_sha256
 
@@ -70,11 +70,15 @@ def _enqueued(state: State) -> int:
     )
 
 
-def submit_shards(state: State, engine: Engine, limit: int | None = None) -> SubmitResult:
+def submit_shards(
+    state: State, engine: Engine, limit: int | None = None, *, probe: bool = False
+) -> SubmitResult:
     """Upload and create a batch for every shard of the manifest not yet submitted.
 
     With ``limit`` (enqueued tokens), shards past it wait as "queued", in
     manifest order; a later call submits them once earlier batches have ended.
+    With ``probe``, only the first queued shard is tried (other jobs held the
+    quota: one refused batch tells as much as all of them).
     """
     result = SubmitResult()
     full = False  # once one shard waits, the later ones wait behind it
@@ -103,6 +107,7 @@ def submit_shards(state: State, engine: Engine, limit: int | None = None) -> Sub
             resumed = rec.file_id is not None  # a requeued batch: look for its new batch
             rec.state = "uploaded" if rec.file_id else "uploading"
             state.save_ledger()
+            full = probe
         if rec.state == "queued":
             full = True
             result.queued += 1
@@ -157,18 +162,47 @@ def _label(records: list[ShardRecord]) -> str:
     return ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
 
 
+def _refusals(state: State) -> int:
+    """Batches the API ever refused for the enqueued-token cap (grows by one per refusal)."""
+    return sum(len(r.refused) for r in state.ledger.values())
+
+
+def _ended(records: list[ShardRecord]) -> int:
+    return sum(1 for r in records if r.status in TERMINAL)
+
+
+def quota_line(state: State, hold: pacing.Hold) -> str:
+    """Why the wait goes on while other jobs hold the enqueued-token quota."""
+    models = sorted({r.model for r in queued(state)})
+    return (
+        f"the organization's enqueued-token quota for {', '.join(models) or 'the model'} is held "
+        f"by other batches: waited {hold.waited():,.0f} s of {hold.patience:,.0f} s "
+        f"([engine] queue_wait), {len(queued(state))} shard(s) queued"
+    )
+
+
 def wait(
     state: State,
     engine: Engine,
     interval: float,
     sleep: Callable[[float], None] = time.sleep,
-    top_up: Callable[[], object] | None = None,
+    top_up: Callable[[bool], object] | None = None,
     beat: progress.Heartbeat | None = None,
+    patience: float = 3600.0,
+    clock: Callable[[], float] = time.monotonic,
+    refusals: int | None = None,
 ) -> list[ShardRecord]:
     """Poll until every submitted batch is terminal, with a growing interval.
 
-    With ``top_up`` (submit under an enqueued-token limit), queued shards are
-    submitted as earlier batches end, and the wait lasts until none is left.
+    With ``top_up``, queued shards (paced under [engine] enqueued_token_limit,
+    or refused by the API for its enqueued-token cap) are submitted as earlier
+    batches end, and the wait lasts until none is left. A refused shard is not
+    tried again on every poll (pacing.Hold): with a batch of ours in flight it
+    waits for one to end; with none, other jobs hold the quota, so retries back
+    off, each wait is said on stderr, and after ``patience`` seconds
+    QuotaHeldError stops the command with the shards still queued.
+    ``refusals`` is the ledger's count of refused batches before the caller
+    submitted (so a refusal at that submit counts).
     A progress bar of request counts goes to stderr; its label names the
     batch states, so a batch sitting in "finalizing" does not look hung.
     """
@@ -180,28 +214,57 @@ def wait(
         bar.__enter__()
     done_before, delay = 0, interval
     beat = beat or progress.Heartbeat()
-    started = time.monotonic()
+    started = clock()
+    hold = pacing.Hold(patience, clock)
+    refused = _refusals(state) if refusals is None else refusals
+    ended = _ended(records)
 
     def line() -> str:
+        if hold.pause() is not None:
+            return quota_line(state, hold)
         counts = [r.request_counts or {} for r in records]
         done = sum(c.get("completed", 0) + c.get("failed", 0) for c in counts)
         waiting = len(queued(state))
         return (
-            f"waiting {time.monotonic() - started:,.0f} s: {len(records)} batch(es) "
+            f"waiting {clock() - started:,.0f} s: {len(records)} batch(es) "
             f"({_label(records) or 'none'}), {done:,}/{total:,} requests done"
             + (f", {waiting} shard(s) queued" if waiting else "")
         )
 
-    if any(r.status not in TERMINAL for r in records):
+    def ours() -> bool:
+        return any(r.status not in TERMINAL for r in records)
+
+    def notice_refusals() -> None:
+        nonlocal refused
+        if _refusals(state) == refused:
+            return
+        refused = _refusals(state)
+        hold.refused(ours())
+        if hold.expired:
+            raise QuotaHeldError(
+                quota_line(state, hold) + "; nothing is lost, they stay queued",
+                hint="run the same command again later",
+            )
+        if hold.pause() is not None:
+            beat.phase(quota_line(state, hold))
+
+    if ours():
         beat.phase(line())
     try:
-        while any(r.status not in TERMINAL for r in records) or (top_up and queued(state)):
-            sleep(delay)
+        notice_refusals()
+        while ours() or (top_up and queued(state)):
+            pause = hold.pause()
+            sleep(delay if pause is None else pause)
             delay = min(max(delay * 1.5, interval), max(interval * 12, interval))
             records = refresh(state, engine)
-            if top_up is not None and queued(state):
-                top_up()
+            if _ended(records) > ended:
+                hold.ended()
+            notice_refusals()
+            if top_up is not None and queued(state) and not hold.held():
+                top_up(hold.since is not None)  # blocked by others: probe with one shard
                 records = refresh(state, engine)
+                notice_refusals()
+            ended = _ended(records)
             done = sum(
                 (r.request_counts or {}).get("completed", 0)
                 + (r.request_counts or {}).get("failed", 0)
@@ -209,7 +272,10 @@ def wait(
             )
             beat.tick(line)
             if bar is not None:
-                bar.label = f"batches ({_label(records)})"
+                held = hold.pause() is not None
+                bar.label = (
+                    "batches (" + ("quota held by others" if held else _label(records)) + ")"
+                )
                 bar.update(max(0, done - done_before))
             done_before = max(done, done_before)
     finally:
@@ -231,6 +297,7 @@ def submit(
     with project_lock(config.paths.batches):
         state = State(config.paths.batches)
         limit = config.engine.enqueued_token_limit
+        refusals = _refusals(state)
         result = submit_shards(state, engine, limit)
         if result.submitted or result.resumed or result.queued:
             beat.phase(
@@ -238,8 +305,8 @@ def submit(
                 f"resumed, {result.queued} queued"
             )
 
-        def top_up() -> None:
-            more = submit_shards(state, engine, limit)
+        def top_up(probe: bool = False) -> None:
+            more = submit_shards(state, engine, limit, probe=probe)
             result.submitted += more.submitted
             result.resumed += more.resumed
             result.requeued += more.requeued
@@ -247,7 +314,15 @@ def submit(
 
         if wait_for:
             interval = config.engine.poll_interval if poll_interval is None else poll_interval
-            wait(state, engine, interval, top_up=top_up if limit else None, beat=beat)
+            wait(
+                state,
+                engine,
+                interval,
+                top_up=top_up,
+                beat=beat,
+                patience=config.engine.queue_wait,
+                refusals=refusals,
+            )
             result.queued = len(queued(state))
     return result
 
