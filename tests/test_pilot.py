@@ -95,3 +95,31 @@ def test_prepare_pilot_writes_only_the_sample(tmp_path: Path) -> None:
         for x in (cfg.parent / "batches" / s["file"]).read_bytes().splitlines()
     ]
     assert sorted(lines) == sorted(keys)
+
+
+def test_pilot_report_without_usage_says_unknown_not_free(tmp_path: Path) -> None:
+    """Answers from a server that sends no ``usage`` must not project a $0 job."""
+    cfg = example(tmp_path, 10)
+    text = cfg.read_text().replace(
+        "# [prices.", '[prices."SmolLM2-135M-Instruct"]\ninput = 1.0\noutput = 2.0\n# [prices.', 1
+    )
+    cfg.write_text(text)
+    config = C.load(cfg)
+    assert config.price() is not None
+
+    def render(missing: int, prompt: int, completion: int) -> str:
+        report = pilot.PilotReport(4, 40, {"standard": 40}, Counter(standard=4))
+        report.accepted_by_scenario["standard"] = 2
+        report.answered, report.usage_missing = 4, missing
+        report.prompt_tokens, report.completion_tokens = prompt, completion
+        return pilot.render(report, config)
+
+    none = render(4, 0, 0)
+    assert "Tokens and cost: unknown (none of the 4 answers reported usage)." in none
+    assert "Cost:" not in none and "costing about" not in none
+    half = render(2, 2000, 200)  # the two that reported: 1,000 prompt + 100 completion each
+    assert "prompt 1,000, completion 100" in half and "from the 2 answers" in half
+    # all four answers cost as the average one: 4 x (1,000 x $1 + 100 x $2) / 1M, half off
+    assert "Cost: $0.0024 for the pilot, $0.0012 per accepted sample" in half, half
+    every = render(0, 4000, 400)  # the same job with usage reported: the same cost
+    assert "Cost: $0.0024 for the pilot" in every and "answers that reported" not in every

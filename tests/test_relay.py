@@ -23,13 +23,16 @@ from pathlib import Path
 from typing import Any
 
 import openai
+import orjson
 import pytest
 from accounting import account, without_batch_ids
 from doubles import FakeModel
 from doubles_server import EchoExecutor, lines_for, read_jsonl, request_line, submit, wait_for
 from faultkit import (  # noqa: F401 (fixtures)
+    FAKE_KEY,
     Server,
     Servers,
+    audit,
     finish,
     free_port,
     make_project,
@@ -266,6 +269,47 @@ def test_serve_relay_retries_and_gives_up_400s(
     retried = {k for k, fs in books.failures.items() if k not in given_up}
     assert not retried  # 429s, 500s and timeouts were absorbed by the relay's retries
     finish(cfg, srv, reference, restart=False, rerun=True)
+
+
+def _without_usage(path: Path) -> list[dict[str, Any]]:
+    """The dataset with meta.batch_id and meta.usage removed."""
+    records = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    for record in records:
+        record["meta"].pop("batch_id", None)
+        record["meta"].pop("usage", None)
+    return records
+
+
+def test_upstream_without_usage_is_cached_and_accounted(
+    upstreams: Any, servers: Servers, tmp_path: Path, reference: Path
+) -> None:
+    """An upstream that reports no ``usage`` (some OpenAI-compatible servers don't),
+    through `forge-batch serve --relay` and the CLI: every answer is cached and
+    accounted as usual, and the token totals say they are unknown instead of 0."""
+    up = upstreams("--no-usage")
+    srv = servers.start(name="relay")  # replaced below by a serve --relay on the same port
+    srv.kill()
+    srv.extra = ["--relay", up.url, "--relay-concurrency", "4"]
+    srv.start()
+    cfg = make_project(tmp_path / "p", srv)
+    done = ok(cfg, "run")
+    status, books = audit(cfg, srv)
+    assert not books.all("pending") and not books.failures and not books.all("given_up")
+    dataset = cfg.parent / "out" / "dataset.jsonl"
+    assert _without_usage(dataset) == _without_usage(reference.parent / "out" / "dataset.jsonl")
+    assert all(orjson.loads(line)["meta"]["usage"] is None for line in dataset.open("rb"))
+    # the server's batch objects: every line completed, token totals of what was reported
+    client = openai.OpenAI(base_url=srv.base_url, api_key=FAKE_KEY)
+    batches = list(client.batches.list())
+    assert batches and all(b.status == "completed" for b in batches)
+    assert all(b.request_counts and b.request_counts.failed == 0 for b in batches)
+    assert all(b.usage is not None and b.usage.total_tokens == 0 for b in batches)
+    answered = sum(len(keys) for keys in books.answered.values())
+    assert status["accounting"]["tokens"]["prompt"] == 0
+    report = (cfg.parent / "out" / "report.md").read_text()
+    assert f"{answered:,} of {answered:,} responses reported no usage" in report, report
+    assert "Cost: **$0.0000**" not in report  # no usage is not a free run
+    assert "Traceback" not in done.err
 
 
 def test_killing_the_upstream_mid_batch_loses_nothing(

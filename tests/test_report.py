@@ -123,6 +123,24 @@ def test_cost_applies_the_batch_discount(tmp_path: Path) -> None:
     assert "**$0.9000**" in full
 
 
+def test_responses_without_usage_are_said_not_counted_as_free(tmp_path: Path) -> None:
+    """An engine that sends no usage: the totals say what they leave out, or are unknown."""
+    some = _stats()
+    some.usage_missing = 70  # of the 210 cached responses
+    text = render(some, _config(tmp_path), chart=None)
+    assert "**70 of 210 responses reported no usage**" in text
+    assert "the totals above leave them out" in text
+    assert "Cost: at least **$0.4500**" in text
+    none = _stats()
+    none.prompt_tokens = none.completion_tokens = 0
+    none.cached_tokens = None
+    none.usage_missing = 210
+    text = render(none, _config(tmp_path), chart=None)
+    assert "| prompt | unknown |" in text and "| completion | unknown |" in text
+    assert "the totals are unknown" in text
+    assert "Cost: unknown (no response reported its tokens)." in text and "$" not in text
+
+
 def test_unknown_price_is_said(tmp_path: Path) -> None:
     text = render(_stats(), _config(tmp_path, model="my-model"), chart=None)
     assert "No price for model `my-model`" in text and '[prices."my-model"]' in text

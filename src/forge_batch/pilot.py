@@ -73,6 +73,7 @@ class PilotReport:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     reasoning_tokens: int = 0
+    usage_missing: int = 0  # answered requests whose usage gave no token counts
 
     @property
     def accepted(self) -> int:
@@ -123,6 +124,7 @@ def evaluate(
             continue
         report.answered += 1
         usage = cached.body.get("usage")
+        report.usage_missing += not response.reports_tokens(usage)
         prompt, completion, _ = response.token_counts(usage)
         report.prompt_tokens += prompt
         report.completion_tokens += completion
@@ -167,18 +169,24 @@ def render(report: PilotReport, config: Config) -> str:
         by_check[check] += n
     listed = ", ".join(f"{c} {n}" for c, n in by_check.most_common()) or "none"
     out += ["", f"Rejected by check: {listed}", ""]
-    per = max(1, r.answered)
-    out += [
-        f"Tokens per answered request: prompt {r.prompt_tokens / per:,.0f}, completion "
-        f"{r.completion_tokens / per:,.0f} (reasoning {r.reasoning_tokens / per:,.0f} of it).",
-    ]
+    per = max(1, r.answered - r.usage_missing)  # averages over the answers that said
+    if r.answered and r.usage_missing >= r.answered:
+        out.append(f"Tokens and cost: unknown (none of the {r.answered} answers reported usage).")
+    else:
+        out.append(
+            f"Tokens per answered request: prompt {r.prompt_tokens / per:,.0f}, completion "
+            f"{r.completion_tokens / per:,.0f} (reasoning {r.reasoning_tokens / per:,.0f} of it)"
+            + (f", from the {per} answers that reported usage." if r.usage_missing else ".")
+        )
     price = config.price()
     factor = (1 - config.batch_discount) / 1e6
     cost = (
         (r.prompt_tokens * price.input + r.completion_tokens * price.output) * factor
-        if price
+        if price and r.usage_missing < max(1, r.answered)
         else None
     )
+    if cost is not None and r.usage_missing:  # answers without usage cost as the average one
+        cost = cost / per * r.answered
     if cost is not None and r.accepted:
         out.append(
             f"Cost: {_money(cost)} for the pilot, {_money(cost / r.accepted)} per accepted "
@@ -186,14 +194,15 @@ def render(report: PilotReport, config: Config) -> str:
         )
     elif cost is not None:
         out.append(f"Cost: {_money(cost)} for the pilot, and no sample was accepted.")
-    else:
+    elif not price:
         out.append(f'No price for {config.model!r}: add [prices."{config.model}"].')
     out += ["", "## Projection for the whole job", ""]
     out.append(
         f"Seed stage: {r.planned:,} requests, about {projected:,.0f} accepted samples "
         "(each scenario's pilot rate times its planned count)"
         + (
-            f", costing about {_money(cost / per * r.planned)} (the pilot's cost per request)."
+            f", costing about {_money(cost / max(1, r.answered) * r.planned)} "
+            "(the pilot's cost per request)."
             if cost is not None
             else "."
         )

@@ -244,24 +244,43 @@ def _truncation(stats: Stats, config: Config) -> list[str]:
     ]
 
 
+def _unreported(stats: Stats) -> tuple[int, int]:
+    """(responses that reported no token counts, responses counted)."""
+    return stats.usage_missing, sum(st.cached for st in stats.stages.values())
+
+
 def _cost(stats: Stats, config: Config) -> list[str]:
-    cached = "unknown" if stats.cached_tokens is None else f"{stats.cached_tokens:,}"
+    missing, answered = _unreported(stats)
+    none = bool(answered) and missing >= answered  # nothing to sum: unknown, not 0
+
+    def count(value: int | None) -> str:
+        return "unknown" if value is None or none else f"{value:,}"
+
     out = [
         "## Tokens and cost",
         "",
         *_table(
             ["tokens", "count"],
             [
-                ["prompt", f"{stats.prompt_tokens:,}"],
-                ["cached prompt (included above)", cached],
-                ["completion", f"{stats.completion_tokens:,}"],
-                ["reasoning (included in completion)", f"{stats.reasoning_tokens:,}"],
+                ["prompt", count(stats.prompt_tokens)],
+                ["cached prompt (included above)", count(stats.cached_tokens)],
+                ["completion", count(stats.completion_tokens)],
+                ["reasoning (included in completion)", count(stats.reasoning_tokens)],
             ],
         ),
         *_truncation(stats, config),
     ]
+    if missing:
+        out += [
+            f"**{missing:,} of {answered:,} responses reported no usage** (the engine sent no "
+            "token counts with them): "
+            + ("the totals are unknown." if none else "the totals above leave them out."),
+            "",
+        ]
     price = config.price()
-    if price is None:
+    if none:
+        out.append("Cost: unknown (no response reported its tokens).")
+    elif price is None:
         out.append(
             f'No price for model `{config.model}`: add `[prices."{config.model}"]` '
             "with input and output USD per 1M tokens to forge.toml."
@@ -270,7 +289,8 @@ def _cost(stats: Stats, config: Config) -> list[str]:
         factor = (1 - config.batch_discount) / 1e6
         cost = (stats.prompt_tokens * price.input + stats.completion_tokens * price.output) * factor
         out.append(
-            f"Cost: **${cost:,.4f}** for `{config.model}` at ${price.input:g} input / "
+            ("Cost: at least " if missing else "Cost: ")
+            + f"**${cost:,.4f}** for `{config.model}` at ${price.input:g} input / "
             f"${price.output:g} output per 1M tokens, {config.batch_discount:.0%} batch "
             "discount; cached prompt tokens counted at the full input price."
         )

@@ -232,6 +232,21 @@ def _without(body: dict[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k != key}
 
 
+def reports_tokens(usage: Any) -> bool:
+    """Whether a usage object says how many tokens were billed (prompt or completion).
+
+    Some OpenAI-compatible servers send no ``usage`` (or one without the
+    counts); their answers are sound, but the totals cannot include them, and
+    a total of 0 would read as a free run.
+    """
+    usage, problem = check_usage(usage)
+    return (
+        not problem
+        and usage is not None
+        and ("prompt_tokens" in usage or "completion_tokens" in usage)
+    )
+
+
 def token_counts(usage: Any) -> tuple[int, int, int | None]:
     """(prompt, completion, cached or None when not reported) of a usage object.
 

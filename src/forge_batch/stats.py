@@ -109,6 +109,7 @@ class Stats:
     completion_tokens: int = 0
     cached_tokens: int | None = None  # cached prompt tokens, None when the API did not say
     reasoning_tokens: int = 0  # part of completion_tokens (reasoning models)
+    usage_missing: int = 0  # cached responses whose usage gave no token counts (not in the sums)
     truncated: int = 0  # responses with finish_reason "length"
     truncated_by_reasoning: int = 0  # ... whose reasoning used at least 80% of the output
     judge: JudgeStats = field(default_factory=JudgeStats)
@@ -179,6 +180,8 @@ class Stats:
         prompt, completion, cached = response.token_counts(usage)
         self.prompt_tokens += prompt
         self.completion_tokens += completion
+        if not response.reports_tokens(usage):
+            self.usage_missing += 1
         thought = reasoning.reasoning_tokens(usage)
         self.reasoning_tokens += thought
         if finish_reason == "length":
@@ -197,8 +200,8 @@ class Stats:
     def from_json(cls, data: dict[str, Any]) -> Stats:
         stats = cls(stages={k: StageStats(**v) for k, v in data["stages"].items()})
         for f in fields(cls):  # every plain counter, so a new one cannot be left out
-            if f.name not in ("stages", "kept", "judge"):
-                setattr(stats, f.name, data[f.name])
+            if f.name not in ("stages", "kept", "judge") and f.name in data:
+                setattr(stats, f.name, data[f.name])  # one an older build lacks: its default
         stats.kept = {(s, t, src): n for s, t, src, n in data["kept"]}
         stats.judge = JudgeStats(**data["judge"])
         return stats
