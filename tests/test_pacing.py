@@ -86,3 +86,32 @@ def test_refused_batches_are_requeued_not_counted_as_attempts(
         b["id"] for b in refused
     )
     finish(cfg, srv, reference, restart=False)
+
+
+def test_cancel_withdraws_queued_shards_and_the_next_run_sends_them(
+    servers: Servers, tmp_path: Path, reference: Path
+) -> None:
+    limit = third_of_the_job(servers, tmp_path)
+    srv = servers.start(f"enqueued_limit={limit},line_delay=0.2")
+    cfg = make_project(tmp_path / "p", srv, engine={"enqueued_token_limit": limit})
+    ok(cfg, "prepare")
+    ok(cfg, "submit")  # one batch created, the rest queued
+    ledger_path = cfg.parent / "batches" / "ledger.json"
+    records = json.loads(ledger_path.read_text())["shards"].values()
+    queued = [r["file"] for r in records if r["state"] == "queued"]
+    lines = sum(r["lines"] for r in records if r["state"] == "queued")
+    assert len(queued) >= 3
+    out = ok(cfg, "cancel").out
+    assert f"withdrew {len(queued)} queued shard(s)" in out and "the next run sends them" in out
+    ledger = json.loads(ledger_path.read_text())["shards"].values()
+    assert sorted(r["file"] for r in ledger if r["state"] == "withdrawn") == sorted(queued)
+    assert "withdrawn by cancel" in ok(cfg, "status").out
+    ok(cfg, "submit", "--wait")  # sees the cancelled batch end; sends nothing new
+    server_batches = list((srv.data / "batches").glob("*.json"))
+    assert len(server_batches) == 1, "a cancelled project submitted its queued shards"
+    ok(cfg, "collect")
+    status = json.loads(ok(cfg, "status", "--json").out)
+    assert status["stages"]["seed"]["pending"] >= lines  # pending again, not given up
+    assert status["stages"]["seed"]["failed"] == 0
+    books = finish(cfg, srv, reference)  # the next run sends them
+    assert not books.all("given_up")

@@ -232,7 +232,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 @handle_errors
 def cancel(ctx: click.Context) -> None:
-    """Cancel every batch in flight; collect brings back what finished.
+    """Cancel every batch in flight and withdraw queued shards; collect brings
+    back what finished, the next run sends the rest.
 
     Reads/writes: batches/ledger.json.
     """
@@ -241,8 +242,16 @@ def cancel(ctx: click.Context) -> None:
 
     config = load_config(ctx)
     with open_engine(config) as engine:
-        cancelled = do_cancel(config, engine)
-    click.echo(f"asked {len(cancelled)} batch(es) to cancel")
+        done = do_cancel(config, engine)
+    click.echo(
+        f"asked {len(done.batches)} batch(es) to cancel"
+        + (
+            f"; withdrew {len(done.withdrawn)} queued shard(s) "
+            f"({sum(r.lines for r in done.withdrawn):,} requests pending: the next run sends them)"
+            if done.withdrawn
+            else ""
+        )
+    )
 
 
 @cli.command()

@@ -239,6 +239,12 @@ def status_text(report: dict[str, Any], busy: bool = False) -> str:
             f"queued until earlier batches end ([engine] enqueued_token_limit): {len(waiting)} "
             "shard(s): " + ", ".join(waiting)
         )
+    taken = [b["file"] for b in report["batches"] if b["state"] == "withdrawn"]
+    if taken:
+        out.append(
+            f"withdrawn by cancel before any batch ran them (their requests are pending; the "
+            f"next run sends them): {len(taken)} shard(s): " + ", ".join(taken)
+        )
     if report["unsubmitted"]:
         out.append("written, not submitted: " + ", ".join(report["unsubmitted"]))
     ds = report["dataset"]

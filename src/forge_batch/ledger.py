@@ -6,7 +6,10 @@ Three files under ``batches/``, all written atomically (contracts, versioned):
   still matters: name, stage, model, lines, bytes, sha256.
 * ``ledger.json`` (fb-ledger/1): per shard, the submission steps
   (uploading -> uploaded -> submitted -> collected; "queued" before them while
-  [engine] enqueued_token_limit leaves no room) with file id, batch id and
+  [engine] enqueued_token_limit leaves no room, or the API refused its batch
+  for the enqueued-token cap; "withdrawn" when ``cancel`` took a queued shard
+  back before any batch ran it: its requests are pending again and the next
+  ``prepare`` writes them anew) with file id, batch id and
   the batch's last known state. It is saved after every step, so a crash
   anywhere is recovered from it without creating a second batch. A shard is
   identified by its file name *and* content hash: a later shard may hold the
@@ -42,6 +45,8 @@ MANIFEST_VERSION = "fb-manifest/1"
 LEDGER_VERSION = "fb-ledger/1"
 FAILURE_VERSION = "fb-failure/1"
 TERMINAL = frozenset({"completed", "expired", "cancelled", "failed"})
+# Ledger states of a shard that is done with: nothing of it is or will be in flight.
+SETTLED = frozenset({"collected", "withdrawn"})
 # HTTP statuses of a failed line that resending can fix.
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 
@@ -54,7 +59,8 @@ class ShardRecord:
     model: str
     lines: int
     bytes: int
-    state: str = "uploading"  # (queued ->) uploading | uploaded | submitted | collected
+    state: str = "uploading"  # (queued ->) uploading | uploaded | submitted | collected;
+    # queued -> withdrawn (cancel)
     upload_name: str = ""
     file_id: str | None = None
     batch_id: str | None = None
@@ -145,7 +151,7 @@ class State:
         atomic_write(self.ledger_path, orjson.dumps(data, option=orjson.OPT_INDENT_2))
 
     def in_flight(self) -> list[ShardRecord]:
-        return [r for r in self.ledger.values() if r.state != "collected"]
+        return [r for r in self.ledger.values() if r.state not in SETTLED]
 
     def record(self, file: str, sha: str) -> ShardRecord | None:
         """The entry of shard ``file`` with content ``sha`` (both must match)."""

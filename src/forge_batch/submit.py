@@ -20,7 +20,7 @@ from . import pacing, progress
 from .config import Config
 from .engine import META_SHARD, Engine
 from .errors import EngineError, QuotaHeldError, StateError
-from .ledger import TERMINAL, ShardRecord, State, project_lock
+from .ledger import SETTLED, TERMINAL, ShardRecord, State, project_lock
 from .shards import file_sha256
 
 
@@ -84,7 +84,7 @@ def submit_shards(
     full = False  # once one shard waits, the later ones wait behind it
     for info in state.manifest:
         rec = state.record(info.file, info.sha256)
-        if rec is not None and rec.state in ("submitted", "collected"):
+        if rec is not None and rec.state in ("submitted", *SETTLED):
             continue
         path = state.folder / info.file
         if not path.exists() or file_sha256(path) != info.sha256:
@@ -330,9 +330,33 @@ def submit(
 UNCANCELLABLE = frozenset({"finalizing", "cancelling", *TERMINAL})
 
 
-def cancel(config: Config, engine: Engine) -> list[ShardRecord]:
-    """Ask every batch in flight to stop; collect brings back what finished.
+@dataclass(slots=True)
+class Cancelled:
+    batches: list[ShardRecord] = field(default_factory=list)  # asked to cancel
+    withdrawn: list[ShardRecord] = field(default_factory=list)  # queued shards taken back
 
+
+def withdraw(rec: ShardRecord, engine: Engine, keep_inputs: bool) -> None:
+    """Take a queued shard back: no batch of it runs, its requests are pending again.
+
+    Like the lines a cancelled batch never ran, they are sent by the next
+    ``run`` (or ``prepare`` + ``submit``), not by a plain ``submit``; unlike
+    them they cost no attempt, since none was sent. An input file uploaded for
+    it (a batch the API refused for its enqueued-token cap) is deleted unless
+    ``[engine] keep_inputs``, as collect does; refused batch ids stay recorded.
+    """
+    if rec.file_id and not keep_inputs and rec.file_id not in rec.deleted:
+        engine.delete_file(rec.file_id)
+        rec.deleted.append(rec.file_id)
+    rec.state = "withdrawn"
+
+
+def cancel(config: Config, engine: Engine) -> Cancelled:
+    """Ask every batch in flight to stop and withdraw every queued shard.
+
+    collect brings back what the batches finished; the next ``run`` resends
+    the rest, the withdrawn shards' requests with it (``submit`` alone, e.g.
+    ``submit --wait`` to see the cancelled batches end, sends nothing new).
     The ledger's status may be old: each batch is checked first, and one that
     finished (or began finalizing) meanwhile is recorded, not cancelled. The
     API refuses to cancel those with a 400, which would stop the loop and
@@ -340,18 +364,23 @@ def cancel(config: Config, engine: Engine) -> list[ShardRecord]:
     """
     with project_lock(config.paths.batches):
         state = State(config.paths.batches)
-        cancelled = []
+        out = Cancelled()
         for rec in state.ledger.values():
+            if rec.state == "queued":
+                withdraw(rec, engine, config.engine.keep_inputs)
+                out.withdrawn.append(rec)
+                state.save_ledger()
+                continue
             if rec.state != "submitted" or not rec.batch_id or rec.status in TERMINAL:
                 continue
             _apply(rec, engine.retrieve(rec.batch_id))
             if rec.status not in UNCANCELLABLE:
                 try:
                     _apply(rec, engine.cancel(rec.batch_id))
-                    cancelled.append(rec)
+                    out.batches.append(rec)
                 except EngineError:  # it moved on between the two calls
                     _apply(rec, engine.retrieve(rec.batch_id))
                     if rec.status not in UNCANCELLABLE:
                         raise
             state.save_ledger()
-    return cancelled
+    return out
