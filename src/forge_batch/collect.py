@@ -266,9 +266,8 @@ def import_file(config: Config, path: Path) -> Imported:
     if sum(1 for _ in iter_lines(path)) == 0:  # validates every line, keeps none
         raise InputError("no Batch result lines in the file", path=path)
     result = Imported(path)
-    attempt = import_id(path)
     answered: set[str] = set()
-    failures: dict[str, Failure] = {}
+    failures: dict[str, tuple[str, str, bool]] = {}  # key -> (reason, message, retryable)
     with project_lock(config.paths.batches):
         state = State(config.paths.batches)
         sent: set[str] = set()
@@ -289,7 +288,7 @@ def import_file(config: Config, path: Path) -> Imported:
                 if body is None:
                     why, message, retryable = failure or ("malformed_result", "", True)
                     result.first = result.first or f"line {n}: {why}: {message}"[:300]
-                    failures.setdefault(key, Failure(key, attempt, why, message, retryable))
+                    failures.setdefault(key, (why, message, retryable))
                     continue
                 answered.add(key)
                 failures.pop(key, None)
@@ -298,7 +297,8 @@ def import_file(config: Config, path: Path) -> Imported:
                     result.cached += cache.put_many(good, checked=True)
                     good = []
             result.cached += cache.put_many(good, checked=True)
-        ordered = sorted(failures.values(), key=lambda f: f.key)
+        attempt = import_id(path) if failures else ""  # hashed only when there is a failure
+        ordered = [Failure(key, attempt, *failures[key]) for key in sorted(failures)]
         for f in ordered:
             result.reasons[f.reason] = result.reasons.get(f.reason, 0) + 1
         result.failed = len(ordered)
