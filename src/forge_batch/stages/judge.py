@@ -78,10 +78,6 @@ class JudgeSpec:
         assert self.sample is not None, "a lean spec: fill it first (JudgeStage.filled)"
         return Sample.from_json(orjson.loads(zlib.decompress(b85.decode(self.sample))))
 
-    @property
-    def expected(self) -> verdict.Expected:
-        return verdict.Expected.of(self.decoded().messages, self.reference is not None)
-
 
 def _digest(packed: str) -> bytes:
     return hashlib.sha256(packed.encode("ascii")).digest()
@@ -170,9 +166,13 @@ class JudgeStage(Stage):
     ) -> Parsed:
         """The graded sample kept (``meta.judge``), or ("judge" | "judge_failed", reason).
 
-        ``meta["verdict"]`` carries (score, failure kinds) of a complete verdict."""
+        ``meta["verdict"]`` carries (score, failure kinds) of a complete verdict. ``parent``
+        is the graded sample as the build spooled it (the same messages as the spec's): the
+        build passes it, so the spec's compressed copy is not decoded again."""
         _, meta, _ = content_of(cached)
-        found, problem = verdict.from_response(cached, spec.expected)
+        sample = parent if parent is not None else spec.decoded()
+        expected = verdict.Expected.of(sample.messages, spec.reference is not None)
+        found, problem = verdict.from_response(cached, expected)
         if found is None:
             return Parsed([], meta, (verdict.JUDGE_FAILED, f"unusable verdict: {problem}"[:500]))
         threshold = config.judge.threshold
@@ -181,7 +181,7 @@ class JudgeStage(Stage):
         meta = {**meta, "verdict": (found.score, kinds, found.reason)}
         if decided is not None:
             return Parsed([], meta, decided)
-        return Parsed([annotate(parent or spec.decoded(), found, key)], meta)
+        return Parsed([annotate(sample, found, key)], meta)
 
     def lean(self, spec: JudgeSpec, spool: Spool | None = None) -> JudgeSpec:
         """The spec without its sample (equal to it); with ``spool``, the sample is put
