@@ -65,3 +65,44 @@ def test_prepare_refuses_a_tool_too_big_for_the_window(
     cfg.write_text(cfg.read_text().replace("[limits]", "[limits]\ncontext_window = 100000"))
     assert "context_window" in cfg.read_text()
     assert invoke(cfg, "prepare").exit_code == 0
+
+
+def _shards(cfg: Path, stage: str) -> list[str]:
+    return sorted(p.name for p in (cfg.parent / "batches").glob(f"{stage}-*.jsonl"))
+
+
+def test_run_refuses_paraphrase_requests_over_the_window(
+    make_project: Callable[..., Path],
+) -> None:
+    cfg = make_project(
+        seeds=6,
+        paraphrases_per_seed=1,
+        generation={"paraphrase_max_tokens": 30_000},
+        limits={"context_window": 20_000},
+    )
+    result = invoke(cfg, "run")  # the seeds fit and are answered; their paraphrases do not
+    assert result.exit_code == 2, result.output
+    assert "paraphrase request of seed sample '" in result.output
+    assert "30,000 output tokens, over the model's context window of 20,000" in result.output
+    assert "[generation] paraphrase_max_tokens" in result.output
+    assert _shards(cfg, "seed") and not _shards(cfg, "paraphrase")  # none written
+    cfg.write_text(cfg.read_text().replace("30000", "512"))
+    assert invoke(cfg, "run").exit_code == 0
+    assert _shards(cfg, "paraphrase")
+
+
+def test_run_refuses_judge_requests_over_the_judge_models_window(
+    make_project: Callable[..., Path],
+) -> None:
+    cfg = make_project(
+        seeds=6,
+        paraphrases_per_seed=0,
+        judge={"enabled": True, "scope": "all", "max_tokens": 30_000},
+        limits={"context_window": 20_000},
+    )
+    result = invoke(cfg, "run")
+    assert result.exit_code == 2, result.output
+    assert "judge request of sample '" in result.output and "; calls " in result.output
+    assert "over the model's context window of 20,000" in result.output
+    assert "[judge] max_tokens" in result.output
+    assert _shards(cfg, "seed") and not _shards(cfg, "judge")

@@ -2,7 +2,9 @@
 
 A request whose prompt plus output budget exceeds the model's window fails
 with a 400 for every line that carries it, after a wait of up to 24 hours;
-prepare stops instead, naming the tool and what to change. The prompt is
+prepare stops instead, naming the tool (or sample) and what to change. Every
+stage's requests are checked (stages.base.Stage.check_fits), each against its
+own model's window: seeds, paraphrases, judge requests. The prompt is
 estimated at 4 characters a token over the whole canonical body (messages and
 response schema: both count as prompt), which over-counts JSON punctuation a
 little: the check errs toward refusing a request that might just fit.
@@ -28,11 +30,13 @@ CONTEXT_WINDOWS: dict[str, int] = {
 }
 
 
-def window(config: Config) -> int | None:
-    """The configured model's context window, or None when unknown (no check)."""
+def window(config: Config, model: str | None = None) -> int | None:
+    """The context window of ``model`` (default: the configured model), or None when
+    unknown (no check). [limits] context_window, when set, holds for every model."""
     if config.limits.context_window:
         return config.limits.context_window
-    match = [p for p in CONTEXT_WINDOWS if config.model.startswith(p)]
+    model = config.model if model is None else model
+    match = [p for p in CONTEXT_WINDOWS if model.startswith(p)]
     return CONTEXT_WINDOWS[max(match, key=len)] if match else None
 
 

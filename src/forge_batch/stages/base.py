@@ -16,13 +16,14 @@ never touches prepare, build or status:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .. import keys
+from .. import context, keys
 from ..cache import Cached
 from ..config import Config
+from ..errors import InputError
 from ..records import Reject, Sample
 from ..spool import Spool
 from ..tools import ToolSet
@@ -135,3 +136,15 @@ class Stage(ABC):
     def request(self, canonical: bytes, config: Config) -> Request:
         """A Request of this stage from canonical body bytes."""
         return Request(self.name, keys.key_of(canonical), canonical, self.max_tokens(config))
+
+    def check_fits(
+        self, canonical: bytes, config: Config, what: str | Callable[[], str], hint: str
+    ) -> None:
+        """Refuse a request over its model's context window (context.py): InputError,
+        exit 2, raised while prepare renders, so no shard of the command is kept.
+        ``what`` names the request (a callable: worked out only when it does not fit)."""
+        limit = context.window(config, self.model(config))
+        problem = context.overflow(canonical, self.max_tokens(config), limit)
+        if problem:
+            named = what() if callable(what) else what
+            raise InputError(f"{named}: {problem}", path=config.path, hint=hint)

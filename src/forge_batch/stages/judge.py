@@ -153,7 +153,20 @@ class JudgeStage(Stage):
             reference=spec.reference,
             doubts=spec.doubts,
         )
-        return self.request(keys.canonical(body), config)
+        req = self.request(keys.canonical(body), config)
+
+        def what() -> str:
+            called = ", ".join(sorted({n for n, _ in calls_of(sample.messages)})) or "no call"
+            return f"judge request of sample {sample.id!r} ({sample.scenario}; calls {called})"
+
+        self.check_fits(
+            req.canonical,
+            config,
+            what,
+            "lower [judge] max_tokens or [generation] catalogue_size, use a judge model "
+            "with a larger window, or set [limits] context_window if its window is larger",
+        )
+        return req
 
     def parse(
         self,

@@ -44,7 +44,15 @@ class ParaphraseStage(Stage):
         return ParaphraseSpec(sample.id, sample.scenario, users[0] if users else "", keep)
 
     def render(self, spec: ParaphraseSpec, config: Config, toolset: ToolSet) -> Request:
-        return self.render_text(spec.user_text, spec.keep, config)
+        req = self.render_text(spec.user_text, spec.keep, config)
+        self.check_fits(
+            req.canonical,
+            config,
+            f"paraphrase request of seed sample {spec.parent!r} ({spec.scenario})",
+            "lower [generation] paraphrase_max_tokens (or max_tokens, which bounds the "
+            "seed's text), or set [limits] context_window if the model's window is larger",
+        )
+        return req
 
     def render_text(self, user_text: str, keep: tuple[str, ...], config: Config) -> Request:
         body = prompts.render_paraphrase(user_text, keep, config.paraphrases_per_seed, config)

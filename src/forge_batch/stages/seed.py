@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .. import context, parse, plan, prompts
+from .. import parse, plan, prompts
 from ..cache import Cached
 from ..config import Config
-from ..errors import InputError
 from ..records import Sample
 from ..tools import ToolSet
 from .base import Parsed, Request, Stage
@@ -29,15 +28,14 @@ class SeedStage(Stage):
 
     def render(self, spec: plan.SeedSpec, config: Config, toolset: ToolSet) -> Request:
         canon = prompts.canonical_seed(spec, toolset, config)
-        problem = context.overflow(canon, self.max_tokens(config), context.window(config))
-        if problem:
-            raise InputError(
-                f"tool {spec.tool!r} ({spec.scenario} request): {problem}",
-                path=config.path,
-                hint="shorten that tool's description or parameter schema, lower "
-                "[generation] max_tokens or catalogue_size, or set [limits] context_window "
-                "if the model's window is larger",
-            )
+        self.check_fits(
+            canon,
+            config,
+            f"tool {spec.tool!r} ({spec.scenario} request)",
+            "shorten that tool's description or parameter schema, lower "
+            "[generation] max_tokens or catalogue_size, or set [limits] context_window "
+            "if the model's window is larger",
+        )
         return self.request(canon, config)
 
     def parse(
