@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -396,10 +397,31 @@ def test_stop_with_lines_in_flight_runs_each_line_once(tmp_path: Path) -> None:
     assert len(ex.calls) == 20  # no line ran twice
 
 
+class CountingRelay(RelayExecutor):
+    """The real RelayExecutor, counting the 200 answers it hands the worker per body (a spy).
+
+    What the relay received, not what the upstream logged: an answer the upstream
+    wrote to its log just before it was killed never reached the relay, which
+    rightly sends that line again (logged twice upstream, answered once here).
+    """
+
+    def __init__(self, settings: RelaySettings) -> None:
+        super().__init__(settings)
+        self.answers: Counter[bytes] = Counter()
+        self._count = threading.Lock()
+
+    def __call__(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        status, answer = super().__call__(body)
+        if status == 200:
+            with self._count:
+                self.answers[orjson.dumps(body, option=orjson.OPT_SORT_KEYS)] += 1
+        return status, answer
+
+
 def test_relay_stop_while_upstream_is_down_then_resume(upstreams: Any, tmp_path: Path) -> None:
     log = tmp_path / "answered.log"
     up = upstreams("--delay", "0.05", log=log)
-    ex = relay(up.url, concurrency=2)
+    ex = CountingRelay(RelaySettings(up.url, concurrency=2, wait_min=0.01))
     srv = LocalServer(tmp_path / "d", executor=ex).start()
     client = _client(srv)
     lines = [request_line(f"r-{i}", f"line {i}", schema=SCHEMA) for i in range(30)]
@@ -415,5 +437,6 @@ def test_relay_stop_while_upstream_is_down_then_resume(upstreams: Any, tmp_path:
         batch = wait_for(_client(again), created.id)
         out = read_jsonl(_client(again), batch.output_file_id)
     assert batch.status == "completed" and len(out) == 30
-    answered = log.read_text().splitlines()
-    assert len(answered) == len(set(answered)) == 30  # each line answered once
+    # each line answered once: a line the relay got an answer for never ran again
+    assert len(ex.answers) == 30 and set(ex.answers.values()) == {1}, ex.answers.values()
+    assert len(set(log.read_text().splitlines())) == 30  # the upstream answered every line
