@@ -123,3 +123,52 @@ def test_pilot_report_without_usage_says_unknown_not_free(tmp_path: Path) -> Non
     assert "Cost: $0.0024 for the pilot, $0.0012 per accepted sample" in half, half
     every = render(0, 4000, 400)  # the same job with usage reported: the same cost
     assert "Cost: $0.0024 for the pilot" in every and "answers that reported" not in every
+
+
+def _rendered(cfg: Path, stage: str) -> list[int]:
+    """Estimated prompt tokens (characters / 4) of every request written for ``stage``."""
+    from forge_batch import context, keys
+
+    out = []
+    for path in sorted((cfg.parent / "batches").glob(f"{stage}-*.jsonl")):
+        for line in path.read_bytes().splitlines():
+            out.append(context.prompt_tokens(keys.canonical(orjson.loads(line)["body"])))
+    return out
+
+
+def _row(report: str, name: str) -> list[str]:
+    line = next(x for x in report.splitlines() if x.startswith(f"| {name} |"))
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
+def test_pilot_projects_paraphrase_and_judge_requests_without_sending_them(
+    tmp_path: Path,
+) -> None:
+    cfg = example(tmp_path, 30)
+    text = cfg.read_text().replace('scope = "doubtful"', 'scope = "all"')
+    text = text.replace("# [prices.", '[prices."SmolLM2-135M-Instruct"]\ninput = 1.0\n'
+                        'output = 2.0\n# [prices.', 1)  # fmt: skip
+    cfg.write_text(text)
+    result = invoke(cfg, "run", "--pilot", "30")  # the pilot is the whole seed stage
+    assert result.exit_code == 0, result.output
+    report = (cfg.parent / "out" / "pilot.md").read_text()
+    assert report.startswith("# Pilot: 30 of 30 planned seed requests")  # kept as before
+    assert "## Later stages, from the pilot's accepted seeds" in report
+    assert not _rendered(cfg, "paraphrase") and not _rendered(cfg, "judge")  # none sent
+    accepted = sum(int(_row(report, s)[3]) for s in C.SCENARIOS if f"| {s} |" in report)
+    assert accepted > 0
+    para = _row(report, "paraphrase")
+    assert para[1] == "SmolLM2-135M-Instruct" and para[2] == str(accepted)
+    assert para[4] == "512"  # paraphrase_max_tokens
+    seeds_judged = _row(report, "judge (seeds)")
+    assert seeds_judged[2] == str(accepted) and seeds_judged[4] == "384"  # [judge] max_tokens
+    para_judged = _row(report, "judge (paraphrases)")
+    assert para_judged[2] == str(2 * accepted)  # paraphrases_per_seed = 2, scope "all"
+    low, high = (float(x.strip("$").replace(",", "")) for x in para[6].split(" - "))
+    assert 0 < low < high
+    assert "Later stages in all: $" in report
+    # the whole seed stage was piloted: what the next run writes is what was projected
+    assert invoke(cfg, "run").exit_code == 0
+    sent = _rendered(cfg, "paraphrase")
+    assert len(sent) == accepted == int(para[5])
+    assert para[3] == f"{sum(sent) / len(sent):,.0f}"

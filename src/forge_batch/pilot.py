@@ -5,6 +5,9 @@ its answers. ``run --pilot N`` sends N seed requests spread over the scenarios
 (in proportion to the plan, each planned scenario at least once when N allows),
 collects them, and reports acceptance by scenario and check, tokens and cost per
 accepted sample, and the projected cost and yield of the whole job, then stops.
+The later stages are not sent: the paraphrase and judge requests the accepted
+seeds would make are rendered and their tokens and cost projected
+(pilot_later.py).
 The pilot's answers are cached like any other: the next plain ``run`` sends
 exactly the planned seed requests minus the N (then the paraphrases).
 
@@ -20,7 +23,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import plan, reasoning, response
+from . import pilot_later, plan, reasoning, response
 from .cache import ReadOnlyCache
 from .config import SCENARIOS, Config
 from .fsio import atomic_write
@@ -74,6 +77,8 @@ class PilotReport:
     completion_tokens: int = 0
     reasoning_tokens: int = 0
     usage_missing: int = 0  # answered requests whose usage gave no token counts
+    # paraphrase / judge requests the accepted seeds would make (rendered, not sent)
+    later: dict[str, pilot_later.LaterStage] = field(default_factory=dict)
 
     @property
     def accepted(self) -> int:
@@ -105,17 +110,20 @@ def evaluate(
         spool(Path(tmp)) as scratch,
     ):
         passes = Passes(judge, index, cache, scratch)
+        accepted = []
         try:
             for _, kept, rejects in passes.stage(SEED):
                 for sample, _ in kept:
                     if sample.key in keys:
                         report.accepted_by_scenario[scenario_of[sample.key]] += 1
+                        accepted.append(sample)
                 for rej in rejects:
                     if rej.key in keys and rej.check != "request_failed":
                         report.rejects[(scenario_of[rej.key], rej.check)] += 1
         finally:
             passes.close()
         found = cache.get_many(sorted(keys))
+    report.later = pilot_later.estimate(accepted, config, index.toolset)
     for key, scenario in scenario_of.items():
         report.sent_by_scenario[scenario] += 1
         cached = found.get(key)
@@ -213,6 +221,7 @@ def render(report: PilotReport, config: Config) -> str:
             f"{config.paraphrases_per_seed} rewrites each), not part of the pilot; paraphrases "
             f"may be at most {config.synthetic_cap:.0%} of the dataset."
         )
+    out += pilot_later.render(r.later, projected / r.accepted if r.accepted else None, config)
     left = r.planned - r.answered
     out += [
         "",
