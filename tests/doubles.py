@@ -293,3 +293,25 @@ class SlowFakeModel(FakeModel):
         if mark:
             Path(mark).write_text("busy")
         return super().__call__(body)
+
+
+_HELD: list[Any] = []  # freed only when the interpreter tears its modules down
+
+
+class SlowExitFakeModel(SlowFakeModel):
+    """SlowFakeModel (1 s per request) that, like the real model, takes a while to free when
+    the interpreter exits (test double): it stays referenced from this module until then,
+    and its release takes 3 s, after writing ``FORGE_TEST_EXIT_MARK`` if that is set (so a
+    test knows the process is tearing down). Python has reset its signal handlers to the
+    default by then."""
+
+    def __init__(self) -> None:
+        FakeModel.__init__(self, delay=1.0)
+        self.exit_mark = os.environ.get("FORGE_TEST_EXIT_MARK")
+        _HELD.append(self)
+
+    def __del__(self, _open: Any = open, _sleep: Any = time.sleep) -> None:
+        if self.exit_mark:
+            with _open(self.exit_mark, "w") as fh:
+                fh.write("tearing down")
+        _sleep(3.0)

@@ -24,6 +24,7 @@ from forge_batch.interrupt import FORCED, WAITING
 
 SLOW = str(TESTS / "doubles.py") + ":SlowFakeModel"
 FAST = str(TESTS / "doubles.py") + ":FakeModel"
+SLOW_EXIT = str(TESTS / "doubles.py") + ":SlowExitFakeModel"
 
 
 def _project(root: Path, memory_tools: Path, executor: str | None, seeds: int) -> Path:
@@ -119,6 +120,49 @@ def test_first_ctrl_c_says_what_it_waits_for(tmp_path: Path, memory_tools: Path)
     assert lines[-1] == "interrupted; rerun the same command to resume"
     write_toml_engine(cfg, FAST)
     _resumes(cfg)
+
+
+def test_a_second_ctrl_c_while_the_process_exits_still_exits_130(
+    tmp_path: Path, memory_tools: Path
+) -> None:
+    """The first Ctrl-C's stop is over and the process exits; a second one lands then.
+
+    Python resets its signal handlers to the default while it finalizes, before it
+    frees what the model holds (slow: the model's threads), so a second Ctrl-C there
+    killed the process by SIGINT (exit -2) despite the forcing handler: 1 in 3 runs of
+    test_double_ctrl_c_with_the_real_model_does_not_crash[3.0] on a busy machine.
+    Here the double's release is slow and says when it starts; the second Ctrl-C is
+    sent then, if the process is still there.
+    """
+    cfg = _project(tmp_path / "p", memory_tools, SLOW_EXIT, seeds=2)
+    busy, leaving = cfg.parent / "busy.mark", cfg.parent / "exit.mark"
+    proc = subprocess.Popen(
+        [str(BIN), "-c", str(cfg), "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env(FORGE_TEST_BUSY_MARK=str(busy), FORGE_TEST_EXIT_MARK=str(leaving)),
+        cwd=cfg.parent,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not busy.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no request started"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)  # stops after the 1 s request, then exits
+        while proc.poll() is None and not leaving.exists():
+            assert time.monotonic() < deadline, "the process neither exited nor tore down"
+            time.sleep(0.02)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # the late second Ctrl-C
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = err.decode("utf-8", "replace")
+    assert proc.returncode == 130, f"exit {proc.returncode}\n{text}"
+    assert text.splitlines()[0] == WAITING and "Traceback" not in text, text
 
 
 def write_toml_engine(cfg: Path, executor: str) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import functools
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from . import config as config_mod
+from . import interrupt
 from .errors import ForgeError, one_line
 from .fsio import path_problem
 
@@ -52,7 +52,7 @@ def handle_errors(fn: F) -> F:
             raise ForgeClickError(one_line(text), 2) from None
         except KeyboardInterrupt:
             click.echo("interrupted; rerun the same command to resume", err=True)
-            sys.exit(130)
+            interrupt.exit_interrupted()  # 130
 
     return wrapper  # type: ignore[return-value]
 
