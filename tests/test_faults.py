@@ -132,8 +132,15 @@ def test_validation_failure_resends_the_whole_batch(
 
 
 def _server_batches(srv: Server) -> list[dict]:
+    """The server's batches, oldest first: by creation number, as created_at is in whole
+    seconds (a submit creates its batches within one) and ties would come in glob order."""
     folder = srv.data / "batches"
-    return [json.loads(p.read_text())["batch"] for p in folder.glob("*.json")]
+    records = sorted((json.loads(p.read_text()) for p in folder.glob("*.json")), key=_seq)
+    return [r["batch"] for r in records]
+
+
+def _seq(record: dict) -> int:
+    return int(record["seq"])
 
 
 def test_cancel_mid_way_keeps_what_finished(
@@ -145,7 +152,7 @@ def test_cancel_mid_way_keeps_what_finished(
     ok(cfg, "submit")  # returns once the batches are created: the ledger says "validating"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # the first batch done, the second under way
-        batches = sorted(_server_batches(srv), key=lambda b: b["created_at"])
+        batches = _server_batches(srv)
         done = [b for b in batches if b["status"] == "completed"]
         if done and any((b.get("request_counts") or {}).get("completed") for b in batches[1:]):
             break
