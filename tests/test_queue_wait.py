@@ -39,6 +39,9 @@ def test_hold_backs_off_and_expires_at_the_patience() -> None:
     assert hold.held() and hold.pause() is None and hold.waited() == 0
     hold.ended()
     assert not hold.held()
+    hold.refused(ours_in_flight=True)
+    hold.idle()  # none of ours left to end: try again now, not never
+    assert not hold.held() and hold.since is None
     tries = []
     while not hold.expired:
         hold.refused(ours_in_flight=False)

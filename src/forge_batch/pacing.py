@@ -54,10 +54,11 @@ def max_shard_bytes(limit: int | None, max_bytes: int) -> int:
 class Hold:
     """When to try again a shard the API refused for the enqueued-token cap.
 
-    While one of our batches is in flight, a refusal is ours to wait out: the
-    shard is tried again as soon as one of them ends (``ended``). With none in
-    flight, other jobs of the organization hold the quota and our own batches
-    cannot free it: retries back off (``patience`` / 64 after the first refusal,
+    While one of our batches is in flight, or one ended since the refused
+    attempt, a refusal may be ours to wait out: the shard is tried again as
+    soon as one of them ends (``ended``) or none is left (``idle``). Otherwise
+    other jobs of the organization hold the quota and our own batches cannot
+    free it: retries back off (``patience`` / 64 after the first refusal,
     doubling up to ``patience`` / 4, so about eight tries in all whatever the
     patience), the last one at ``patience`` seconds, and a refusal then makes
     ``expired`` true: the caller stops, the shards stay queued for a later run.
@@ -86,6 +87,11 @@ class Hold:
     def ended(self) -> None:
         """One of our batches ended: room may have come free, try again now."""
         self.since = self.retry_at = None
+
+    def idle(self) -> None:
+        """None of our batches is in flight: a wait for one of them to end is over."""
+        if self.retry_at is not None and math.isinf(self.retry_at):
+            self.retry_at = None
 
     def held(self) -> bool:
         """True while queued shards should not be tried again yet."""

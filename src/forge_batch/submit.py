@@ -217,7 +217,9 @@ def wait(
     started = clock()
     hold = pacing.Hold(patience, clock)
     refused = _refusals(state) if refusals is None else refusals
-    ended = _ended(records)
+    # batches of ours seen ended, and ended when the last attempt to submit was made; 0 at
+    # first: one that ended since the caller's submit may have been what the API counted
+    ended = mark = 0
 
     def line() -> str:
         if hold.pause() is not None:
@@ -239,7 +241,8 @@ def wait(
         if _refusals(state) == refused:
             return
         refused = _refusals(state)
-        hold.refused(ours())
+        # ours may have filled the quota: one is in flight, or one ended since the attempt
+        hold.refused(ours() or _ended(records) > mark)
         if hold.expired:
             raise QuotaHeldError(
                 quota_line(state, hold) + "; nothing is lost, they stay queued",
@@ -257,14 +260,17 @@ def wait(
             sleep(delay if pause is None else pause)
             delay = min(max(delay * 1.5, interval), max(interval * 12, interval))
             records = refresh(state, engine)
-            if _ended(records) > ended:
+            if _ended(records) > ended:  # room came free
                 hold.ended()
+                ended = _ended(records)
             notice_refusals()
+            if not ours():
+                hold.idle()  # nothing of ours left to end: a wait for one is over
             if top_up is not None and queued(state) and not hold.held():
+                mark = _ended(records)
                 top_up(hold.since is not None)  # blocked by others: probe with one shard
                 records = refresh(state, engine)
                 notice_refusals()
-            ended = _ended(records)
             done = sum(
                 (r.request_counts or {}).get("completed", 0)
                 + (r.request_counts or {}).get("failed", 0)
