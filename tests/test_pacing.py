@@ -43,12 +43,14 @@ def test_submit_queues_past_the_limit_and_run_finishes(
     cfg = make_project(tmp_path / "p", srv, engine={"enqueued_token_limit": limit})
     ok(cfg, "prepare")
     out = ok(cfg, "submit").out
-    assert "submitted 1 batch(es)" in out and "queued until earlier batches end" in out
+    assert "submitted 1 batch(es)" in out
+    assert "queued until the enqueued-token quota has room" in out
     status = json.loads(ok(cfg, "status", "--json").out)  # mid-way: the books are not closed
     states = [b["state"] for b in status["batches"]]
     assert states.count("submitted") == 1 and states.count("queued") >= 3, states
     text = ok(cfg, "status").out
-    assert "queued until earlier batches end ([engine] enqueued_token_limit)" in text
+    room = "queued until the enqueued-token quota has room"
+    assert f"{room} ([engine] enqueued_token_limit, queue_wait)" in text
     books = finish(cfg, srv, reference, restart=False)
     status, _ = audit(cfg, srv)
     assert all(s["failed"] == 0 for s in status["stages"].values())

@@ -174,7 +174,8 @@ def submit(ctx: click.Context, wait_for: bool, poll_interval: float | None) -> N
         f"submitted {len(result.submitted)} batch(es), resumed {len(result.resumed)}; "
         f"{result.in_flight} not yet collected"
         + (
-            f"; {result.queued} queued until earlier batches end ([engine] enqueued_token_limit)"
+            f"; {result.queued} queued until the enqueued-token quota has room "
+            "([engine] enqueued_token_limit, queue_wait)"
             if result.queued
             else ""
         )

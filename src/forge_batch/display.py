@@ -236,7 +236,8 @@ def status_text(report: dict[str, Any], busy: bool = False) -> str:
     waiting = [b["file"] for b in report["batches"] if b["state"] == "queued"]
     if waiting:
         out.append(
-            f"queued until earlier batches end ([engine] enqueued_token_limit): {len(waiting)} "
+            "queued until the enqueued-token quota has room "
+            f"([engine] enqueued_token_limit, queue_wait): {len(waiting)} "
             "shard(s): " + ", ".join(waiting)
         )
     taken = [b["file"] for b in report["batches"] if b["state"] == "withdrawn"]
