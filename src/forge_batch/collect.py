@@ -30,6 +30,7 @@ from .fsio import json_lines, open_regular
 from .ledger import RETRYABLE_STATUS, TERMINAL, Failure, ShardRecord, State, project_lock
 from .response import REASON as INVALID
 from .response import check as check_response
+from .sentkeys import sent_keys
 from .shards import read_keys
 from .submit import refresh
 
@@ -270,11 +271,7 @@ def import_file(config: Config, path: Path) -> Imported:
     failures: dict[str, tuple[str, str, bool]] = {}  # key -> (reason, message, retryable)
     with project_lock(config.paths.batches):
         state = State(config.paths.batches)
-        sent: set[str] = set()
-        for info in state.manifest:
-            shard = state.folder / info.file
-            if shard.exists():
-                sent.update(read_keys(shard))
+        sent = sent_keys(state.folder, state.manifest)
         with ResponseCache(config.paths.cache) as cache:
             good: list[tuple[str, dict[str, Any], str | None]] = []
             for n, record in iter_lines(path):  # second pass: the file is known good
