@@ -181,6 +181,20 @@ def test_duplicate_line(start: Factory) -> None:
     assert batch.request_counts.completed == 10
 
 
+def test_shuffled_and_duplicated_lines_are_reproducible(start: Factory) -> None:
+    """The same spec and job give the same output order on every run (batch ids are
+    random: keyed by them, each run shuffled and duplicated differently)."""
+
+    def order(name: str) -> list[str]:
+        _, client = start("shuffle_output=1,duplicate_line=3,seed=5", name=name)
+        batch = wait_for(client, submit(client, lines_for(20)).id)
+        return [r["custom_id"] for r in read_jsonl(client, batch.output_file_id)]
+
+    first = order("a")
+    assert first == order("b")
+    assert len(first) == 23 and first != sorted(first, key=lambda c: int(c.split("-")[1]))
+
+
 # -- HTTP faults ----------------------------------------------------------------------
 
 

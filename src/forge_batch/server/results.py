@@ -52,12 +52,16 @@ def dump(records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
         yield orjson.dumps(rec) + b"\n"
 
 
-def arrange(lines: Iterable[bytes], faults: Faults, batch_id: str, which: str) -> Iterable[bytes]:
-    """Apply shuffle_output / duplicate_line; otherwise pass lines through untouched."""
+def arrange(lines: Iterable[bytes], faults: Faults, batch_seq: int, which: str) -> Iterable[bytes]:
+    """Apply shuffle_output / duplicate_line; otherwise pass lines through untouched.
+
+    Keyed by the batch's creation number, as line faults are (faults.py): batch ids
+    are random, and keyed by them each run shuffled and duplicated differently.
+    """
     if not faults.shuffle_output and not (faults.duplicate_line and which == "output"):
         return lines
     items = list(lines)
-    rng = random.Random(unit(faults.seed, "arrange", batch_id, which))
+    rng = random.Random(unit(faults.seed, "arrange", batch_seq, which))
     if faults.shuffle_output:
         rng.shuffle(items)
     if faults.duplicate_line and which == "output" and items:

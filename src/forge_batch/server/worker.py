@@ -314,7 +314,7 @@ class Worker:
 
     def _write_output(self, batch_id: str, which: str, lines: Iterable[bytes]) -> str:
         file_id = ids.derived("file-", batch_id, which)
-        lines = arrange(lines, self.faults, batch_id, which)
+        lines = arrange(lines, self.faults, self.store.seq(batch_id), which)
         self.store.write_file(file_id, f"{batch_id}_{which}.jsonl", "batch_output", lines)
         return file_id
 
