@@ -104,3 +104,25 @@ def test_a_killed_writers_temp_files_go_when_the_project_is_locked(tmp_path: Pat
     with project_lock(batches):
         assert not any(p.exists() for p in left)
         assert mine.exists()
+
+
+def test_sync_puts_committed_writes_into_the_database_file(tmp_path: Path) -> None:
+    """Commits sit in the write-ahead log (checkpointed every 1,000 pages); ``sync``
+    checkpoints it, so the rows are in cache.db itself, fsynced, before collect
+    records a batch as collected."""
+    import sqlite3
+
+    def in_file() -> int:  # cache.db alone, the log ignored
+        uri = f"file:{tmp_path / 'c' / 'cache.db'}?mode=ro&immutable=1"
+        con = sqlite3.connect(uri, uri=True)
+        try:
+            return int(con.execute("SELECT COUNT(*) FROM Cache").fetchone()[0])
+        finally:
+            con.close()
+
+    ks = keys(300)
+    with ResponseCache(tmp_path / "c") as cache:
+        cache.put_many((k, BODY, "b1") for k in ks)
+        assert in_file() == 0
+        cache.sync()
+        assert in_file() == 300

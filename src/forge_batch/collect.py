@@ -176,6 +176,7 @@ def ingest(rec: ShardRecord, state: State, engine: Engine, cache: ResponseCache)
     for f in ordered:
         result.reasons[f.reason] = result.reasons.get(f.reason, 0) + 1
     result.failed = len(ordered)
+    cache.sync()  # the responses durable before the ledger says so
     state.write_failures(rec.batch_id, ordered)
     rec.state = "collected"
     rec.collected = {
