@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from forge_batch import cache as cache_mod
 from forge_batch.cache import ResponseCache
 from forge_batch.keys import request_key
@@ -126,3 +128,31 @@ def test_sync_puts_committed_writes_into_the_database_file(tmp_path: Path) -> No
         assert in_file() == 0
         cache.sync()
         assert in_file() == 300
+
+
+def test_sync_fsyncs_the_log_when_a_reader_keeps_the_checkpoint_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A passive checkpoint stops short of frames a reader's snapshot may still
+    need; those commits are durable only once the log itself is fsynced."""
+    import sqlite3
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.path.basename(os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    with ResponseCache(tmp_path / "c") as cache:
+        cache.put_many((k, BODY, "b1") for k in keys(10))
+        reader = sqlite3.connect(tmp_path / "c" / "cache.db")
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM Cache").fetchone()  # holds a snapshot
+        try:
+            cache.put_many((k, BODY, "b2") for k in keys(300)[10:])
+            monkeypatch.setattr(os, "fsync", spy)
+            cache.sync()
+        finally:
+            reader.close()
+    assert "cache.db-wal" in synced, synced

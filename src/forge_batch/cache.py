@@ -196,10 +196,21 @@ class ResponseCache:
         killed process but is fsynced only at the next checkpoint, which syncs
         the log first (every 1,000 pages). collect calls this before the ledger
         records a batch as collected, so a power loss cannot keep the record and
-        lose the responses (the API's copy may be deleted right after).
+        lose the responses (the API's copy may be deleted right after). A passive
+        checkpoint may stop short while a reader (``status``) holds a snapshot, so
+        the log itself is fsynced too: what it holds is replayed on open.
         """
         with _full_disk(self.folder):
             self._cache._sql("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            for name in ("cache.db-wal", "cache.db"):
+                try:
+                    fd = os.open(self.folder / name, os.O_RDONLY)
+                except FileNotFoundError:
+                    continue  # no log: everything is in cache.db
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
 
     def __enter__(self) -> ResponseCache:
         return self
