@@ -230,7 +230,7 @@ def test_the_build_holds_judge_specs_without_their_samples(
     flat in the number of judged samples), the stored record's too; the record it writes
     is the same bytes as before, and a rebuild from it gives the same dataset."""
     from forge_batch import judging
-    from forge_batch.stages import JUDGE
+    from forge_batch.stages import JUDGE, Lean
 
     cfg = make_project(seeds=12, paraphrases_per_seed=1, judge=JUDGE_ON)
     assert run(cfg) > 0
@@ -244,7 +244,7 @@ def test_the_build_holds_judge_specs_without_their_samples(
             held = list(self.record.planned[JUDGE.name])
             if self.known is not None:
                 held += self.known.planned.get(JUDGE.name, [])
-            assert held and all(spec.sample is None for _, spec in held)
+            assert held and all(isinstance(spec, Lean) for _, spec in held)
             seen.append(len(held))
         return real_stage(self, stage)
 

@@ -65,13 +65,14 @@ class RequestIndex:
 
     # -- rendering -------------------------------------------------------------------------
 
-    def render(self, stage: Stage, spec: Any) -> Request:
-        """Render one request (and remember its key)."""
+    def render(self, stage: Stage, spec: Any, lean: Any = None) -> Request:
+        """Render one request (and remember its key, by ``lean``: ``stage.lean(spec)``
+        when the caller holds it already)."""
         if isinstance(spec, Later):  # a stored key's spec: the plan is made only now
             spec = self.entries(stage)[spec.position][1]
         req = stage.render(spec, self.config, self.toolset)
-        if stage.inputs:  # by the lean spec (equal to it): the judge's holds no sample
-            self._keys[stage.name][stage.lean(spec)] = req.key
+        if stage.inputs:  # by its lean form (``Stage.lean``): a digest, not the spec
+            self._keys[stage.name][stage.lean(spec) if lean is None else lean] = req.key
         return req
 
     def remember(self, stage: Stage, spec: Any, key: str) -> None:
@@ -79,12 +80,12 @@ class RequestIndex:
         self._keys[stage.name][stage.lean(spec)] = key
 
     def known(self, stage: Stage, spec: Any) -> bool:
-        """Whether the key of ``spec`` is known without rendering."""
-        return spec in self._keys[stage.name]
+        """Whether the key of ``spec`` (whole or lean) is known without rendering."""
+        return stage.lean(spec) in self._keys[stage.name]
 
     def key(self, stage: Stage, spec: Any) -> str:
-        """The key of a spec planned from an accepted sample."""
-        known = self._keys[stage.name].get(spec)
+        """The key of a spec planned from an accepted sample (whole: it may be rendered)."""
+        known = self._keys[stage.name].get(stage.lean(spec))
         return known if known is not None else self.render(stage, spec).key
 
     # -- planned stages (no inputs) ------------------------------------------------------

@@ -174,9 +174,9 @@ class Passes:
         self.known = known  # an earlier record: keys of specs it planned need no rendering
         self.parents: dict[str, list[int]] = {}  # consumer stage -> parent offset per spec
         self.held: set[str] = set()  # ids of accepted samples awaiting their verdict
-        # the build's: planned specs held as ``Stage.lean`` makes them (the judge's with
-        # their sample in the spool: memory flat in the number of judged samples), filled
-        # back a chunk at a time; the record is then written with ``write_record``
+        # the build's: planned specs held as ``Stage.lean`` makes them (a digest and the
+        # offset of the spec's JSON in the spool: memory flat in the number of planned
+        # requests), filled back a chunk at a time; the record is written with ``write_record``
         self.lean = lean
 
     def real(self) -> Iterator[tuple[Judged, int]]:
@@ -221,7 +221,7 @@ class Passes:
         """The key of a planned spec; a lean one is rendered whole (the index keeps it lean)."""
         if not self.lean or self.index.known(stage, spec):
             return self.index.key(stage, spec)
-        return self.index.render(stage, stage.filled(spec, self.spool)).key
+        return self.index.render(stage, stage.filled(spec, self.spool), spec).key
 
     def _fill(self, stage: Stage, spec: Any) -> Any:
         return stage.filled(spec, self.spool)

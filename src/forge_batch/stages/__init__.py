@@ -14,7 +14,7 @@ from .. import plan
 from ..config import Config
 from ..records import REAL
 from ..tools import ToolSet
-from .base import Failure, Parsed, Request, Stage
+from .base import Failure, Lean, Parsed, Request, Stage
 from .judge import JUDGE, JudgeSpec
 from .paraphrase import PARAPHRASE, ParaphraseSpec
 from .seed import SEED
@@ -35,6 +35,7 @@ __all__ = [
     "STAGES",
     "Failure",
     "JudgeSpec",
+    "Lean",
     "ParaphraseSpec",
     "Parsed",
     "Request",

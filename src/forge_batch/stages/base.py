@@ -17,8 +17,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from .. import context, keys
 from ..cache import Cached
@@ -46,6 +49,27 @@ class Parsed:
     samples: list[Sample]
     meta: dict[str, Any]  # response facts (model, usage, ...) also when it failed
     failure: Failure | None = None
+
+
+
+@dataclass(frozen=True, slots=True)
+class Lean:
+    """A spec planned from an accepted sample, as the build holds it until its stage runs.
+
+    The build plans one spec per accepted sample for each consumer stage (a paraphrase
+    request per seed, a judge request per sample the rules passed) and runs them only
+    after every earlier stage: holding them whole kept the seed's user text, the
+    judge's reference and its sample in memory per planned request (at 100k ~175k
+    specs; tests/test_judge_e2e.py). A lean spec is 16 bytes of digest of the spec's
+    JSON (``Stage.to_json``; equality and hash go by it) and the offset of that JSON in
+    the build's spool (-1 when not spooled: a key of the request index)."""
+
+    digest: bytes
+    at: int = field(default=-1, compare=False)
+
+
+def _lean_digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 class Stage(ABC):
@@ -117,13 +141,23 @@ class Stage(ABC):
         return self.reject(spec, key, ("request_failed", reason))
 
     def lean(self, spec: Any, spool: Spool | None = None) -> Any:
-        """The spec as the build holds it until this stage runs, equal to ``spec`` (the
-        judge's puts its sample in ``spool`` and keeps only its offset)."""
-        return spec
+        """The spec as the build holds it until this stage runs: a ``Lean`` (its JSON's
+        digest; with ``spool``, the JSON goes there for ``filled``). The request index keys
+        a planned spec by it too, so a full spec and its lean one find the same key."""
+        if isinstance(spec, Lean):
+            return spec
+        data = orjson.dumps(self.to_json(spec))
+        at = -1 if spool is None else spool.put_line(data + b"\n")
+        return Lean(_lean_digest(data), at)
 
     def filled(self, spec: Any, spool: Spool) -> Any:
         """A ``lean`` spec made whole again from ``spool``."""
-        return spec
+        if not isinstance(spec, Lean):
+            return spec
+        assert spec.at >= 0, "a lean spec whose JSON was not spooled"
+        data = spool.get(spec.at)[:-1]
+        assert _lean_digest(data) == spec.digest, "the spool line is not the spec"
+        return self.from_json(orjson.loads(data))
 
     @abstractmethod
     def to_json(self, spec: Any) -> Any:

@@ -28,7 +28,6 @@ yet: the sample is neither kept nor rejected).
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import zlib
 from collections.abc import Sequence
@@ -43,7 +42,6 @@ from ..config import Config
 from ..judge_prompt import Reference, calls_of, render_judge
 from ..parse import content_of
 from ..records import Reject, Sample
-from ..spool import Spool
 from ..tools import ToolSet
 from .base import Failure, Parsed, Request, Stage
 
@@ -56,26 +54,21 @@ class JudgeSpec:
     """One sample to judge (as its JSON, so the spec is hashable) and what the judge
     is shown besides it."""
 
-    # the sample's JSON (sorted keys, without meta.judge), zlib-compressed in base85; None
-    # in a lean spec (``lean``): the build keeps one spec per judged sample until the judge
-    # stage, so it keeps them without the sample and fills them back from the spool
-    # (``filled``), one chunk at a time. Equality and hash go by ``digest`` (of ``sample``),
-    # so a lean spec and its full one are the same key of the request index.
-    sample: str | None = field(compare=False)
+    # the sample's JSON (sorted keys, without meta.judge), zlib-compressed in base85.
+    # Equality and hash go by ``digest`` (of ``sample``): cheaper than the text. The build
+    # holds planned specs lean (``Stage.lean``) until this stage runs.
+    sample: str = field(compare=False)
     scenario: str
     doubts: tuple[str, ...] = ()
     reference: Reference | None = None  # a paraphrase's seed
     labelled: bool = True  # False: a real record without a scenario label
     digest: bytes = b""
-    at: int = field(default=-1, compare=False)  # a lean spec's sample in the build's spool
 
     def __post_init__(self) -> None:
         if not self.digest:
-            assert self.sample is not None, "a spec without its sample needs its digest"
             object.__setattr__(self, "digest", _digest(self.sample))
 
     def decoded(self) -> Sample:
-        assert self.sample is not None, "a lean spec: fill it first (JudgeStage.filled)"
         return Sample.from_json(orjson.loads(zlib.decompress(b85.decode(self.sample))))
 
 
@@ -196,23 +189,6 @@ class JudgeStage(Stage):
             return Parsed([], meta, decided)
         return Parsed([annotate(sample, found, key)], meta)
 
-    def lean(self, spec: JudgeSpec, spool: Spool | None = None) -> JudgeSpec:
-        """The spec without its sample (equal to it); with ``spool``, the sample is put
-        there for ``filled``."""
-        if spec.sample is None:
-            return spec
-        at = -1 if spool is None else spool.put_line(spec.sample.encode("ascii") + b"\n")
-        return dataclasses.replace(spec, sample=None, at=at)
-
-    def filled(self, spec: JudgeSpec, spool: Spool) -> JudgeSpec:
-        """A lean spec with its sample again, read back from ``spool``."""
-        if spec.sample is not None:
-            return spec
-        assert spec.at >= 0, "a lean spec whose sample was not spooled"
-        full = dataclasses.replace(spec, sample=spool.get(spec.at)[:-1].decode("ascii"))
-        assert full.digest == _digest(full.sample or ""), "the spool line is not the sample"
-        return full
-
     def scenario(self, spec: JudgeSpec) -> str:
         return spec.scenario
 
@@ -226,7 +202,6 @@ class JudgeStage(Stage):
 
     def to_json(self, spec: JudgeSpec) -> Any:
         ref = spec.reference
-        assert spec.sample is not None, "a lean spec: fill it first (JudgeStage.filled)"
         return [
             spec.sample,
             spec.scenario,
