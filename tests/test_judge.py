@@ -307,3 +307,29 @@ def test_tools_text_memo_keeps_json_dumps_text() -> None:
     huge = {"name": "g", "parameters": {"type": "object", "maximum": 2**70}}
     for tools in ([{"function": fn}], [{"function": flipped}], [{"function": huge}]) * 2:
         assert tools_text(tools) == plain(tools)
+
+
+def test_a_lean_spec_is_a_digest_and_an_offset_whatever_the_spec_holds(tmp_path: Path) -> None:
+    """``Stage.lean`` keeps 16 bytes of digest and a spool offset, however long the seed's
+    text or the judged sample; it equals (and hashes as) the lean form of the same spec
+    made without a spool, so the request index finds the key of either, and ``filled``
+    gives the spec back."""
+    from forge_batch.judge_prompt import Reference
+    from forge_batch.spool import spool
+    from forge_batch.stages import JUDGE, PARAPHRASE, JudgeSpec, Lean, ParaphraseSpec
+
+    long_text = "turn the lights off in the kitchen " * 200
+    specs = [
+        (PARAPHRASE, ParaphraseSpec("s-1", "single", long_text, ("kitchen",) * 50)),
+        (JUDGE, JudgeSpec("x" * 5000, "single", ("doubt",), Reference(long_text, (("t", "{}"),)))),
+    ]
+    with spool(tmp_path) as scratch:
+        for stage, spec in specs:
+            lean = stage.lean(spec, scratch)
+            assert type(lean) is Lean and len(lean.digest) == 16 and lean.at >= 0
+            assert stage.lean(lean) is lean
+            assert lean == stage.lean(spec) and hash(lean) == hash(stage.lean(spec))
+            assert stage.filled(lean, scratch) == spec
+            assert stage.filled(spec, scratch) is spec
+        other = PARAPHRASE.lean(ParaphraseSpec("s-1", "single", long_text + ".", ()))
+        assert other != PARAPHRASE.lean(specs[0][1])

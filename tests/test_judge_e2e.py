@@ -226,9 +226,10 @@ def test_the_rules_doubts_go_to_the_judge(make_project: Callable[..., Path]) -> 
 def test_the_build_holds_judge_specs_without_their_samples(
     make_project: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Until the judge stage runs, the build holds each judge spec lean (no sample: memory
-    flat in the number of judged samples), the stored record's too; the record it writes
-    is the same bytes as before, and a rebuild from it gives the same dataset."""
+    """Until its stage runs, the build holds each planned paraphrase and judge spec lean
+    (a digest and a spool offset: no sample, no seed text; memory flat in the number of
+    planned requests), the stored record's too; the record it writes is the same bytes
+    as before, and a rebuild from it gives the same dataset."""
     from forge_batch import judging
     from forge_batch.stages import JUDGE, Lean
 
@@ -240,12 +241,15 @@ def test_the_build_holds_judge_specs_without_their_samples(
     real_stage = judging.Passes.stage
 
     def checked(self: judging.Passes, stage: Any) -> Any:
-        if stage is JUDGE:
-            held = list(self.record.planned[JUDGE.name])
+        if stage.inputs:  # the paraphrases' and the judge's: each planned spec a Lean
+            held = list(self.record.planned[stage.name])
             if self.known is not None:
-                held += self.known.planned.get(JUDGE.name, [])
+                held += self.known.planned.get(stage.name, [])
             assert held and all(isinstance(spec, Lean) for _, spec in held)
-            seen.append(len(held))
+            # what the request index keys them by: nothing larger than a Lean either
+            assert all(type(k) is Lean for k in self.index._keys[stage.name])
+            if stage is JUDGE:
+                seen.append(len(held))
         return real_stage(self, stage)
 
     monkeypatch.setattr(judging.Passes, "stage", checked)

@@ -15,9 +15,9 @@ never touches prepare, build or status:
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +49,6 @@ class Parsed:
     samples: list[Sample]
     meta: dict[str, Any]  # response facts (model, usage, ...) also when it failed
     failure: Failure | None = None
-
 
 
 @dataclass(frozen=True, slots=True)
