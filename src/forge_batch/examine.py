@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -107,10 +108,10 @@ class Examiner:
                 plans[u.name] = u.spec_for(sample, self.config)
         return Judged(
             sample.id,
-            sample.source,
-            sample.scenario,
+            _label(sample.source),
+            _label(sample.scenario),
             meta.get("request_key"),
-            meta.get("tool"),
+            _label(meta.get("tool")),
             texts,
             orjson.dumps(sample.to_json()) + b"\n",
             failure,
@@ -125,10 +126,10 @@ class Examiner:
         meta = sample.meta or {}
         return Judged(
             sample.id,
-            sample.source,
-            sample.scenario,
+            _label(sample.source),
+            _label(sample.scenario),
             meta.get("request_key"),
-            meta.get("tool"),
+            _label(meta.get("tool")),
             sample.user_texts(),
             orjson.dumps(sample.to_json()) + b"\n",
             None,
@@ -202,6 +203,12 @@ class Examiner:
 
 
 _EXAMINER: Examiner | None = None
+
+
+def _label(value: Any) -> Any:
+    """A source, scenario or tool name, interned: the build keeps one per kept sample and
+    per synthetic candidate, and each parsed sample brings its own copy of a few names."""
+    return sys.intern(value) if type(value) is str else value
 
 
 def _work(stage_name: str, items: list[tuple[Any, ...]]) -> list[Examined | None]:
