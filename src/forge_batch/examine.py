@@ -98,7 +98,6 @@ class Examiner:
         else:
             failure = checks.check_sample(sample, self.ctx)
         texts = sample.user_texts()
-        meta = sample.meta or {}
         plans: dict[str, Any] = {}
         for u in users if not failure else ():
             if u.verdict:
@@ -106,38 +105,12 @@ class Examiner:
                 plans[u.name] = judge_stage.spec_of(sample, doubts, seed, labelled) if ok else None
             else:
                 plans[u.name] = u.spec_for(sample, self.config)
-        return Judged(
-            sample.id,
-            _label(sample.source),
-            _label(sample.scenario),
-            meta.get("request_key"),
-            _label(meta.get("tool")),
-            texts,
-            orjson.dumps(sample.to_json()) + b"\n",
-            failure,
-            any(m.get("tool_calls") for m in sample.messages),
-            None if failure else self.deduper.fingerprint("\n".join(texts)),
-            plans,
-            meta.get("parent"),
-        )
+        fingerprint = None if failure else self.deduper.fingerprint("\n".join(texts))
+        return _judged(sample, texts, failure, fingerprint, plans)
 
     def graded(self, sample: Sample) -> Judged:
         """A sample a verdict stage kept: already checked and deduplicated, not again."""
-        meta = sample.meta or {}
-        return Judged(
-            sample.id,
-            _label(sample.source),
-            _label(sample.scenario),
-            meta.get("request_key"),
-            _label(meta.get("tool")),
-            sample.user_texts(),
-            orjson.dumps(sample.to_json()) + b"\n",
-            None,
-            any(m.get("tool_calls") for m in sample.messages),
-            None,
-            {},
-            meta.get("parent"),
-        )
+        return _judged(sample, sample.user_texts(), None, None, {})
 
     def response(
         self, stage: Stage, spec: Any, key: str, cached: Cached, parent: bytes | None
@@ -203,6 +176,30 @@ class Examiner:
 
 
 _EXAMINER: Examiner | None = None
+
+
+def _judged(
+    sample: Sample,
+    texts: list[str],
+    failure: tuple[str, str] | None,
+    fingerprint: dedup.Print | None,
+    plans: dict[str, Any],
+) -> Judged:
+    meta = sample.meta or {}
+    return Judged(
+        sample.id,
+        _label(sample.source),
+        _label(sample.scenario),
+        meta.get("request_key"),
+        _label(meta.get("tool")),
+        texts,
+        orjson.dumps(sample.to_json()) + b"\n",
+        failure,
+        any(m.get("tool_calls") for m in sample.messages),
+        fingerprint,
+        plans,
+        meta.get("parent"),
+    )
 
 
 def _label(value: Any) -> Any:
