@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -28,29 +29,36 @@ pytestmark = [
 ]
 
 
-def test_run_with_the_real_model(tmp_path: Path, memory_tools: Path) -> None:
+def _project(
+    tmp_path: Path, memory_tools: Path, *, seeds: int, no_tool: float, judge: dict[str, Any]
+) -> str:
+    """A tiny memory-tools project on the local engine; the path of its forge.toml."""
     (tmp_path / "tools.json").write_bytes(memory_tools.read_bytes())
+    off = dict.fromkeys(("parallel", "error", "ambiguous", "edge"), 0)
     write_toml(
         tmp_path / "forge.toml",
         {
             "tools": "tools.json",
-            "seeds": 3,
+            "seeds": seeds,
             "paraphrases_per_seed": 1,
             "random_seed": 3,
-            "scenarios": {
-                "standard": 1.0,
-                "no_tool": 1.0,
-                "parallel": 0,
-                "error": 0,
-                "ambiguous": 0,
-                "edge": 0,
-            },
+            "scenarios": {"standard": 1.0, "no_tool": no_tool, **off},
             "generation": {"max_tokens": 256, "paraphrase_max_tokens": 128},
-            "judge": {"enabled": False},  # the judge with the real model: the test below
+            "judge": judge,
             "engine": {"kind": "local", "poll_interval": 0.2},
         },
     )
-    cfg = str(tmp_path / "forge.toml")
+    return str(tmp_path / "forge.toml")
+
+
+def test_run_with_the_real_model(tmp_path: Path, memory_tools: Path) -> None:
+    cfg = _project(
+        tmp_path,
+        memory_tools,
+        seeds=3,
+        no_tool=1.0,
+        judge={"enabled": False},  # the judge with the real model: the test below
+    )
     result = CliRunner().invoke(cli, ["-c", cfg, "run"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     status = json.loads(CliRunner().invoke(cli, ["-c", cfg, "status", "--json"]).output)
@@ -73,28 +81,9 @@ def test_the_judge_stage_with_the_real_model(tmp_path: Path, memory_tools: Path)
     answered and accounted for, each judged sample is kept or rejected with a reason
     (``judge``, or ``judge_failed`` for a verdict a 135M model leaves incomplete), and
     a second run sends nothing."""
-    (tmp_path / "tools.json").write_bytes(memory_tools.read_bytes())
-    write_toml(
-        tmp_path / "forge.toml",
-        {
-            "tools": "tools.json",
-            "seeds": 2,
-            "paraphrases_per_seed": 1,
-            "random_seed": 3,
-            "scenarios": {
-                "standard": 1.0,
-                "no_tool": 0,
-                "parallel": 0,
-                "error": 0,
-                "ambiguous": 0,
-                "edge": 0,
-            },
-            "generation": {"max_tokens": 256, "paraphrase_max_tokens": 128},
-            "judge": {"enabled": True, "max_tokens": 320},
-            "engine": {"kind": "local", "poll_interval": 0.2},
-        },
+    cfg = _project(
+        tmp_path, memory_tools, seeds=2, no_tool=0, judge={"enabled": True, "max_tokens": 320}
     )
-    cfg = str(tmp_path / "forge.toml")
     result = CliRunner().invoke(cli, ["-c", cfg, "run"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     status = json.loads(CliRunner().invoke(cli, ["-c", cfg, "status", "--json"]).output)
