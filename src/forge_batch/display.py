@@ -8,6 +8,7 @@ from . import reasoning
 from .build import BuildResult
 from .collect import CollectResult
 from .config import Config
+from .costs import batch_cost, money
 from .prepare import PrepareResult
 from .run import RunResult
 from .tools import ToolSet
@@ -50,10 +51,6 @@ def tools_check(toolset: ToolSet) -> str:
     return "\n".join(out)
 
 
-def money(value: float) -> str:
-    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
-
-
 def prepare_summary(result: PrepareResult, config: Config) -> str:
     rows = [
         [stage, c.planned, c.cached, c.in_flight, c.given_up, c.written]
@@ -88,9 +85,8 @@ def prepare_summary(result: PrepareResult, config: Config) -> str:
         if price is None:
             line += f'; no price for {config.model!r} (add [prices."{config.model}"])'
         else:
-            factor = (1 - config.batch_discount) / 1e6
-            low = tokens * price.input * factor
-            high = low + out_cap * price.output * factor
+            low = batch_cost(config, price, tokens)
+            high = batch_cost(config, price, tokens, out_cap)
             line += (
                 f"; cost {money(low)} for prompts, at most {money(high)} in all at "
                 f"{config.model} batch prices ({config.batch_discount:.0%} off)"

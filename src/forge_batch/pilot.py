@@ -26,6 +26,7 @@ from pathlib import Path
 from . import pilot_later, plan, reasoning, response
 from .cache import ReadOnlyCache
 from .config import SCENARIOS, Config
+from .costs import batch_cost, money
 from .fsio import atomic_write
 from .index import RequestIndex
 from .judging import Judge, Passes
@@ -140,10 +141,6 @@ def evaluate(
     return report
 
 
-def _money(value: float) -> str:
-    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
-
-
 def render(report: PilotReport, config: Config) -> str:
     """The pilot report as Markdown (printed and written to out/pilot.md)."""
     r = report
@@ -187,9 +184,8 @@ def render(report: PilotReport, config: Config) -> str:
             + (f", from the {per} answers that reported usage." if r.usage_missing else ".")
         )
     price = config.price()
-    factor = (1 - config.batch_discount) / 1e6
     cost = (
-        (r.prompt_tokens * price.input + r.completion_tokens * price.output) * factor
+        batch_cost(config, price, r.prompt_tokens, r.completion_tokens)
         if price and r.usage_missing < max(1, r.answered)
         else None
     )
@@ -197,11 +193,11 @@ def render(report: PilotReport, config: Config) -> str:
         cost = cost / per * r.answered
     if cost is not None and r.accepted:
         out.append(
-            f"Cost: {_money(cost)} for the pilot, {_money(cost / r.accepted)} per accepted "
+            f"Cost: {money(cost)} for the pilot, {money(cost / r.accepted)} per accepted "
             f"sample ({config.model}, {config.batch_discount:.0%} batch discount)."
         )
     elif cost is not None:
-        out.append(f"Cost: {_money(cost)} for the pilot, and no sample was accepted.")
+        out.append(f"Cost: {money(cost)} for the pilot, and no sample was accepted.")
     elif not price:
         out.append(f'No price for {config.model!r}: add [prices."{config.model}"].')
     out += ["", "## Projection for the whole job", ""]
@@ -209,7 +205,7 @@ def render(report: PilotReport, config: Config) -> str:
         f"Seed stage: {r.planned:,} requests, about {projected:,.0f} accepted samples "
         "(each scenario's pilot rate times its planned count)"
         + (
-            f", costing about {_money(cost / max(1, r.answered) * r.planned)} "
+            f", costing about {money(cost / max(1, r.answered) * r.planned)} "
             "(the pilot's cost per request)."
             if cost is not None
             else "."

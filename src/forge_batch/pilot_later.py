@@ -27,6 +27,7 @@ import orjson
 
 from . import context
 from .config import Config
+from .costs import batch_cost, money
 from .examine import Judged
 from .records import Sample
 from .stages import JUDGE, PARAPHRASE
@@ -99,10 +100,6 @@ def _count(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
-def _money(value: float) -> str:
-    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
-
-
 def render(rows: dict[str, LaterStage], scale: float | None, config: Config) -> list[str]:
     """The report's lines on the later stages. ``scale``: projected accepted seeds of the
     whole job per accepted pilot seed (None when the pilot accepted none)."""
@@ -119,7 +116,6 @@ def render(rows: dict[str, LaterStage], scale: float | None, config: Config) -> 
         "| requests (job) | cost (job): prompts - at most |",
         "|---|---|---|---|---|---|---|",
     ]
-    factor = (1 - config.batch_discount) / 1e6
     low_sum = high_sum = 0.0
     priced = True
     for name, row in rows.items():
@@ -130,10 +126,11 @@ def render(rows: dict[str, LaterStage], scale: float | None, config: Config) -> 
         if price is None:
             cost, priced = f'no price (add [prices."{row.model}"])', False
         elif job is not None:
-            low = row.prompt_tokens / per * job * price.input * factor
-            high = low + row.output_budget / per * job * price.output * factor
+            prompts, outputs = row.prompt_tokens / per * job, row.output_budget / per * job
+            low = batch_cost(config, price, prompts)
+            high = batch_cost(config, price, prompts, outputs)
             low_sum, high_sum = low_sum + low, high_sum + high
-            cost = f"{_money(low)} - {_money(high)}"
+            cost = f"{money(low)} - {money(high)}"
         out.append(
             f"| {name} | {row.model} | {_count(row.requests)} | {row.prompt_tokens / per:,.0f} | "
             f"{row.output_budget / per:,.0f} | "
@@ -145,7 +142,7 @@ def render(rows: dict[str, LaterStage], scale: float | None, config: Config) -> 
     elif priced:
         out += [
             "",
-            f"Later stages in all: {_money(low_sum)} for prompts, at most {_money(high_sum)} "
+            f"Later stages in all: {money(low_sum)} for prompts, at most {money(high_sum)} "
             "with every output budget spent.",
         ]
     return out

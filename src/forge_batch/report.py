@@ -18,6 +18,7 @@ from pathlib import Path
 from . import reasoning
 from .chart import chart_png, tool_label
 from .config import SCENARIOS, Config
+from .costs import batch_cost
 from .fsio import atomic_write
 from .stages import NAMES as STAGES
 from .stages import SOURCES
@@ -286,8 +287,7 @@ def _cost(stats: Stats, config: Config) -> list[str]:
             "with input and output USD per 1M tokens to forge.toml."
         )
     else:
-        factor = (1 - config.batch_discount) / 1e6
-        cost = (stats.prompt_tokens * price.input + stats.completion_tokens * price.output) * factor
+        cost = batch_cost(config, price, stats.prompt_tokens, stats.completion_tokens)
         out.append(
             ("Cost: at least " if missing else "Cost: ")
             + f"**${cost:,.4f}** for `{config.model}` at ${price.input:g} input / "
